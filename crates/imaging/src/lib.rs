@@ -1,0 +1,21 @@
+//! atelier's imaging core: sniff, decode (with limits and shrink-on-load), run a pipeline
+//! of ops, encode. It takes bytes and returns bytes: no files, no network, no async, no
+//! HTTP or SQL. The CLI, the server and the worker all sit on top of it.
+//!
+//! Start at [`Pipeline`]: parse a document, then [`Pipeline::run`] it over an input.
+
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod format;
+pub mod limits;
+pub mod ops;
+pub mod pipeline;
+
+pub use decode::{decode, probe, Decoded, Probe, SizeHint};
+pub use encode::{encode, EncodeOptions, Subsampling};
+pub use error::{Code, Error, ErrorKind, Result};
+pub use format::Format;
+pub use limits::{Deadline, Limits};
+pub use ops::{catalogue, Op, OpInfo, OpName};
+pub use pipeline::{Assets, NoAssets, Output, Pipeline, PipelineError, RunEnv, RunOutput};

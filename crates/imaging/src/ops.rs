@@ -1,0 +1,326 @@
+//! The op catalogue: one closed enum of image ops, each in its own file with a
+//! JSON-schema'd parameter struct, validation that names the field, and a credit cost.
+//! Adding an op means one new file, one new variant, and following the compiler.
+
+pub mod adjust;
+pub mod augment;
+pub mod blur;
+pub(crate) mod color;
+pub mod convert;
+pub mod crop;
+pub mod flip;
+pub mod geometry;
+pub mod grayscale;
+pub mod resize;
+pub mod rotate;
+pub mod sharpen;
+pub mod thumbnail;
+pub mod watermark;
+
+use image::DynamicImage;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::SizeHint;
+use crate::error::Result;
+use crate::limits::{Deadline, Limits};
+use crate::pipeline::Assets;
+
+/// The name of every op, as written in pipelines. A closed set: see [`Op`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpName {
+    Resize,
+    Thumbnail,
+    Crop,
+    Rotate,
+    Flip,
+    Blur,
+    Sharpen,
+    Grayscale,
+    Adjust,
+    Watermark,
+    Augment,
+    Convert,
+}
+
+impl OpName {
+    pub const ALL: &'static [OpName] = &[
+        OpName::Resize,
+        OpName::Thumbnail,
+        OpName::Crop,
+        OpName::Rotate,
+        OpName::Flip,
+        OpName::Blur,
+        OpName::Sharpen,
+        OpName::Grayscale,
+        OpName::Adjust,
+        OpName::Watermark,
+        OpName::Augment,
+        OpName::Convert,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpName::Resize => "resize",
+            OpName::Thumbnail => "thumbnail",
+            OpName::Crop => "crop",
+            OpName::Rotate => "rotate",
+            OpName::Flip => "flip",
+            OpName::Blur => "blur",
+            OpName::Sharpen => "sharpen",
+            OpName::Grayscale => "grayscale",
+            OpName::Adjust => "adjust",
+            OpName::Watermark => "watermark",
+            OpName::Augment => "augment",
+            OpName::Convert => "convert",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<OpName> {
+        OpName::ALL.iter().copied().find(|op| op.as_str() == name)
+    }
+
+    /// One line for the catalogue.
+    pub fn summary(self) -> &'static str {
+        match self {
+            OpName::Resize => "Resize to a width and/or height: fit inside, contain (pad), cover (crop) or fill (stretch)",
+            OpName::Thumbnail => "Shrink to fit a box (or crop to it), never enlarging; the fast path for previews",
+            OpName::Crop => "Cut out a rectangle, given by position or by gravity",
+            OpName::Rotate => "Rotate by any angle; multiples of 90 are exact, others fill the corners with a colour",
+            OpName::Flip => "Mirror horizontally, vertically or both",
+            OpName::Blur => "Gaussian blur with the given sigma",
+            OpName::Sharpen => "Unsharp mask: sigma, amount and threshold",
+            OpName::Grayscale => "Convert to grey levels (Rec. 709 luma), keeping alpha",
+            OpName::Adjust => "Brightness, contrast, saturation and gamma",
+            OpName::Watermark => "Overlay another image with opacity, gravity, margin and scale",
+            OpName::Augment => "Seeded random variants: flips, rotation, crop-scale, colour jitter, noise",
+            OpName::Convert => "Choose the output format and encoder settings (quality, progressive, subsampling, ICC)",
+        }
+    }
+}
+
+impl std::fmt::Display for OpName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated op with its parameters. Only [`Op::parse`] builds one from untrusted input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    Resize(resize::Resize),
+    Thumbnail(thumbnail::Thumbnail),
+    Crop(crop::Crop),
+    Rotate(rotate::Rotate),
+    Flip(flip::Flip),
+    Blur(blur::Blur),
+    Sharpen(sharpen::Sharpen),
+    Grayscale(grayscale::Grayscale),
+    Adjust(adjust::Adjust),
+    Watermark(watermark::Watermark),
+    Augment(augment::Augment),
+    Convert(convert::Convert),
+}
+
+/// A parameter that failed to parse or validate: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path inside the step, e.g. `width` or `crop_scale[1]`; empty for the step itself.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What every op's parameter struct provides.
+pub trait Params: DeserializeOwned + Serialize + JsonSchema + Default {
+    /// Checks ranges and combinations that the types alone cannot express.
+    fn validate(&self) -> Result<(), FieldError>;
+}
+
+/// What the running pipeline lends an op.
+pub struct Ctx<'a> {
+    pub limits: &'a Limits,
+    pub deadline: Deadline,
+    pub assets: &'a dyn Assets,
+    /// Index of the step being run, for error messages.
+    pub step: usize,
+}
+
+impl Ctx<'_> {
+    /// An error for an op whose parameters are valid but do not suit this image.
+    pub(crate) fn not_applicable(
+        &self,
+        op: OpName,
+        message: impl Into<String>,
+    ) -> crate::error::Error {
+        crate::error::Error::OpNotApplicable {
+            step: self.step,
+            op: op.as_str(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Op {
+    /// Parses `params` (the step without its `op` key) for the named op.
+    pub fn parse(name: OpName, params: serde_json::Value) -> Result<Op, FieldError> {
+        Ok(match name {
+            OpName::Resize => Op::Resize(parse_params(params)?),
+            OpName::Thumbnail => Op::Thumbnail(parse_params(params)?),
+            OpName::Crop => Op::Crop(parse_params(params)?),
+            OpName::Rotate => Op::Rotate(parse_params(params)?),
+            OpName::Flip => Op::Flip(parse_params(params)?),
+            OpName::Blur => Op::Blur(parse_params(params)?),
+            OpName::Sharpen => Op::Sharpen(parse_params(params)?),
+            OpName::Grayscale => Op::Grayscale(parse_params(params)?),
+            OpName::Adjust => Op::Adjust(parse_params(params)?),
+            OpName::Watermark => Op::Watermark(parse_params(params)?),
+            OpName::Augment => Op::Augment(parse_params(params)?),
+            OpName::Convert => Op::Convert(parse_params(params)?),
+        })
+    }
+
+    pub fn name(&self) -> OpName {
+        match self {
+            Op::Resize(_) => OpName::Resize,
+            Op::Thumbnail(_) => OpName::Thumbnail,
+            Op::Crop(_) => OpName::Crop,
+            Op::Rotate(_) => OpName::Rotate,
+            Op::Flip(_) => OpName::Flip,
+            Op::Blur(_) => OpName::Blur,
+            Op::Sharpen(_) => OpName::Sharpen,
+            Op::Grayscale(_) => OpName::Grayscale,
+            Op::Adjust(_) => OpName::Adjust,
+            Op::Watermark(_) => OpName::Watermark,
+            Op::Augment(_) => OpName::Augment,
+            Op::Convert(_) => OpName::Convert,
+        }
+    }
+
+    /// Credits charged for this step on one image. Ops that multiply work say so.
+    pub fn cost(&self) -> u32 {
+        match self {
+            Op::Augment(augment) => augment.variants,
+            Op::Blur(_) | Op::Sharpen(_) | Op::Watermark(_) | Op::Rotate(_) => 2,
+            Op::Convert(_) => 0,
+            _ => 1,
+        }
+    }
+
+    /// The smallest decoded size this op needs from a source of `width` x `height`, when
+    /// it is the first step: what lets the JPEG decoder shrink in the DCT domain.
+    pub fn decode_hint(&self, width: u32, height: u32) -> Option<SizeHint> {
+        match self {
+            Op::Resize(resize) => resize.decode_hint(width, height),
+            Op::Thumbnail(thumbnail) => thumbnail.decode_hint(width, height),
+            _ => None,
+        }
+    }
+
+    /// Applies a one-image-in, one-image-out op. [`Op::Augment`] and [`Op::Convert`] act on
+    /// the pipeline's frames instead and are handled by the pipeline.
+    pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
+        match self {
+            Op::Resize(op) => op.apply(image, ctx),
+            Op::Thumbnail(op) => op.apply(image, ctx),
+            Op::Crop(op) => op.apply(image, ctx),
+            Op::Rotate(op) => op.apply(image, ctx),
+            Op::Flip(op) => Ok(op.apply(image)),
+            Op::Blur(op) => op.apply(image, ctx),
+            Op::Sharpen(op) => op.apply(image, ctx),
+            Op::Grayscale(op) => Ok(op.apply(image)),
+            Op::Adjust(op) => Ok(op.apply(image)),
+            Op::Watermark(op) => op.apply(image, ctx),
+            Op::Augment(_) | Op::Convert(_) => Ok(image),
+        }
+    }
+}
+
+/// One catalogue entry: what `atelier ops` prints and `GET /v1/ops` serves.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpInfo {
+    pub name: OpName,
+    pub summary: &'static str,
+    /// Credits for one image with default parameters.
+    pub cost: u32,
+    /// JSON Schema (draft 2020-12 subset) of the parameters.
+    pub parameters: serde_json::Value,
+    /// The parameters' defaults, as a pipeline step would spell them.
+    pub defaults: serde_json::Value,
+}
+
+/// Every op with its schema, in catalogue order.
+pub fn catalogue() -> Vec<OpInfo> {
+    OpName::ALL.iter().map(|&name| info(name)).collect()
+}
+
+fn info(name: OpName) -> OpInfo {
+    fn entry<P: Params>(name: OpName, wrap: fn(P) -> Op) -> OpInfo {
+        let settings =
+            schemars::gen::SchemaSettings::draft2019_09().with(|s| s.inline_subschemas = true);
+        let schema = settings.into_generator().into_root_schema_for::<P>();
+        let defaults = serde_json::to_value(P::default()).unwrap_or_default();
+        OpInfo {
+            name,
+            summary: name.summary(),
+            cost: wrap(P::default()).cost(),
+            parameters: serde_json::to_value(schema).unwrap_or_default(),
+            defaults,
+        }
+    }
+    match name {
+        OpName::Resize => entry(name, Op::Resize),
+        OpName::Thumbnail => entry(name, Op::Thumbnail),
+        OpName::Crop => entry(name, Op::Crop),
+        OpName::Rotate => entry(name, Op::Rotate),
+        OpName::Flip => entry(name, Op::Flip),
+        OpName::Blur => entry(name, Op::Blur),
+        OpName::Sharpen => entry(name, Op::Sharpen),
+        OpName::Grayscale => entry(name, Op::Grayscale),
+        OpName::Adjust => entry(name, Op::Adjust),
+        OpName::Watermark => entry(name, Op::Watermark),
+        OpName::Augment => entry(name, Op::Augment),
+        OpName::Convert => entry(name, Op::Convert),
+    }
+}
+
+fn parse_params<P: Params>(value: serde_json::Value) -> Result<P, FieldError> {
+    let params: P = serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        FieldError::new(field, err.into_inner().to_string())
+    })?;
+    params.validate()?;
+    Ok(params)
+}
+
+/// `field: must be min..=max, got value` — the one wording for every range check.
+pub(crate) fn check_range<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), FieldError> {
+    if value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be {min}..={max}, got {value}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,42 @@
+//! `flip`: mirror an image horizontally, vertically or both. Exact; no resampling.
+
+use image::DynamicImage;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{FieldError, Params};
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Flip {
+    /// Which way to mirror.
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Left and right swap (a mirror image).
+    #[default]
+    Horizontal,
+    /// Top and bottom swap.
+    Vertical,
+    /// Both: the same as a 180-degree rotation.
+    Both,
+}
+
+impl Params for Flip {
+    fn validate(&self) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+impl Flip {
+    pub(crate) fn apply(&self, image: DynamicImage) -> DynamicImage {
+        match self.direction {
+            Direction::Horizontal => image.fliph(),
+            Direction::Vertical => image.flipv(),
+            Direction::Both => image.rotate180(),
+        }
+    }
+}

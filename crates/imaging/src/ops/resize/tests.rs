@@ -1,0 +1,1 @@
+//! Unit tests; see the parent module.

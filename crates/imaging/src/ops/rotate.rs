@@ -1,0 +1,172 @@
+//! `rotate`: multiples of 90 degrees are exact pixel moves; any other angle resamples
+//! bilinearly onto a canvas grown to hold the whole rotated image, corners in `background`.
+
+use image::{DynamicImage, Rgba, RgbaImage};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::geometry::Color;
+use super::{check_range, color, Ctx, FieldError, Params};
+use crate::error::Result;
+use crate::limits::Deadline;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rotate {
+    /// Clockwise angle in degrees (-360..=360).
+    pub angle: f32,
+    /// Colour of the corners uncovered by a non-right-angle rotation.
+    pub background: Color,
+    /// Grow the canvas to hold the whole rotated image (otherwise keep the size and clip).
+    pub expand: bool,
+}
+
+impl Default for Rotate {
+    fn default() -> Self {
+        Rotate {
+            angle: 90.0,
+            background: Color::BLACK,
+            expand: true,
+        }
+    }
+}
+
+impl Params for Rotate {
+    fn validate(&self) -> Result<(), FieldError> {
+        check_range("angle", self.angle, -360.0, 360.0)
+    }
+}
+
+impl Rotate {
+    pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
+        rotate(image, self.angle, self.background, self.expand, ctx)
+    }
+}
+
+pub(crate) fn rotate(
+    image: DynamicImage,
+    angle: f32,
+    background: Color,
+    expand: bool,
+    ctx: &Ctx<'_>,
+) -> Result<DynamicImage> {
+    let angle = angle.rem_euclid(360.0);
+    let right_angles = angle / 90.0;
+    if (right_angles - right_angles.round()).abs() < 1e-4 {
+        return Ok(match right_angles.round() as u32 % 4 {
+            1 => image.rotate90(),
+            2 => image.rotate180(),
+            3 => image.rotate270(),
+            _ => image,
+        });
+    }
+    let (w, h) = (f64::from(image.width()), f64::from(image.height()));
+    let radians = f64::from(angle).to_radians();
+    let (sin, cos) = radians.sin_cos();
+    let (out_w, out_h) = if expand {
+        (
+            (w * cos.abs() + h * sin.abs()).ceil(),
+            (w * sin.abs() + h * cos.abs()).ceil(),
+        )
+    } else {
+        (w, h)
+    };
+    ctx.limits.check_output(out_w as u64, out_h as u64)?;
+    let rotated = sample_rotated(
+        &color::into_rgba(image.clone()),
+        (out_w as u32, out_h as u32),
+        sin,
+        cos,
+        background,
+        &ctx.deadline,
+    )?;
+    let keep_alpha = image.color().has_alpha() || !background.is_opaque();
+    let grey = matches!(
+        image,
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_)
+    ) && background.0[0] == background.0[1]
+        && background.0[1] == background.0[2];
+    let rotated = DynamicImage::ImageRgba8(rotated);
+    Ok(match (keep_alpha, grey) {
+        (true, true) => DynamicImage::ImageLumaA8(rotated.to_luma_alpha8()),
+        (true, false) => rotated,
+        (false, true) => DynamicImage::ImageLuma8(rotated.to_luma8()),
+        (false, false) => DynamicImage::ImageRgb8(rotated.to_rgb8()),
+    })
+}
+
+/// Inverse-maps each output pixel into the source and blends its four neighbours, in
+/// premultiplied alpha; neighbours outside the source count as `background`.
+fn sample_rotated(
+    src: &RgbaImage,
+    size: (u32, u32),
+    sin: f64,
+    cos: f64,
+    background: Color,
+    deadline: &Deadline,
+) -> Result<RgbaImage> {
+    let (sw, sh) = (src.width() as i64, src.height() as i64);
+    let (scx, scy) = (sw as f64 / 2.0, sh as f64 / 2.0);
+    let (dcx, dcy) = (f64::from(size.0) / 2.0, f64::from(size.1) / 2.0);
+    let bg = premultiplied(background.0);
+    let fetch = |x: i64, y: i64| -> [f32; 4] {
+        if x < 0 || y < 0 || x >= sw || y >= sh {
+            bg
+        } else {
+            premultiplied(src.get_pixel(x as u32, y as u32).0)
+        }
+    };
+    let mut out = RgbaImage::new(size.0, size.1);
+    for (y, row) in out.rows_mut().enumerate() {
+        if y % 64 == 0 {
+            deadline.check()?;
+        }
+        let dy = y as f64 + 0.5 - dcy;
+        for (x, px) in row.enumerate() {
+            let dx = x as f64 + 0.5 - dcx;
+            // Clockwise rotation on screen (y down): invert by rotating the other way.
+            let sx = cos * dx + sin * dy + scx - 0.5;
+            let sy = -sin * dx + cos * dy + scy - 0.5;
+            let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
+            let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
+            let (a, b, c, d) = (
+                fetch(x0, y0),
+                fetch(x0 + 1, y0),
+                fetch(x0, y0 + 1),
+                fetch(x0 + 1, y0 + 1),
+            );
+            let mut mixed = [0f32; 4];
+            for i in 0..4 {
+                let top = a[i] + (b[i] - a[i]) * fx;
+                let bottom = c[i] + (d[i] - c[i]) * fx;
+                mixed[i] = top + (bottom - top) * fy;
+            }
+            *px = Rgba(unpremultiplied(mixed));
+        }
+    }
+    Ok(out)
+}
+
+fn premultiplied([r, g, b, a]: [u8; 4]) -> [f32; 4] {
+    let alpha = f32::from(a) / 255.0;
+    [
+        f32::from(r) * alpha,
+        f32::from(g) * alpha,
+        f32::from(b) * alpha,
+        f32::from(a),
+    ]
+}
+
+fn unpremultiplied([r, g, b, a]: [f32; 4]) -> [u8; 4] {
+    if a <= 0.0 {
+        return [0, 0, 0, 0];
+    }
+    let alpha = a / 255.0;
+    let channel = |v: f32| (v / alpha).round().clamp(0.0, 255.0) as u8;
+    [
+        channel(r),
+        channel(g),
+        channel(b),
+        a.round().clamp(0.0, 255.0) as u8,
+    ]
+}

@@ -1,0 +1,235 @@
+//! Pipelines: a versioned document of steps, parsed into a validated [`Pipeline`], and run
+//! over one input image to produce encoded outputs (one, or one per `augment` variant).
+
+mod parse;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use image::DynamicImage;
+use serde::Serialize;
+
+pub use parse::PipelineError;
+
+use crate::decode::{self, Decoded};
+use crate::encode::{self, EncodeOptions};
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::limits::{Deadline, Limits};
+use crate::ops::augment::Variant;
+use crate::ops::{Ctx, Op};
+
+/// The pipeline document version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// A validated chain of ops. Built only by [`Pipeline::parse_json`], [`Pipeline::parse_yaml`],
+/// [`Pipeline::parse_inline`] or [`Pipeline::from_ops`], so holding one means it is valid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pipeline {
+    pub version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub steps: Vec<Op>,
+}
+
+/// Images a pipeline refers to by name (watermark overlays). The CLI resolves names as
+/// files next to the pipeline; the service as image ids. The imaging core opens nothing.
+pub trait Assets: Sync {
+    /// The decoded image called `reference`, or why it cannot be had.
+    fn image(&self, reference: &str) -> std::result::Result<Arc<DynamicImage>, String>;
+}
+
+/// For pipelines that reference no assets.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoAssets;
+
+impl Assets for NoAssets {
+    fn image(&self, reference: &str) -> std::result::Result<Arc<DynamicImage>, String> {
+        Err(format!(
+            "no assets are available here, so `{reference}` cannot be used"
+        ))
+    }
+}
+
+/// What a run needs besides the input bytes.
+#[derive(Clone, Copy)]
+pub struct RunEnv<'a> {
+    pub limits: &'a Limits,
+    pub assets: &'a dyn Assets,
+}
+
+/// One encoded result of a run.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Set for outputs made by `augment`: the variant's seed and the parameters drawn.
+    pub variant: Option<Variant>,
+}
+
+/// Everything a run produced, and what it read.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub source_format: Format,
+    pub source_width: u32,
+    pub source_height: u32,
+    pub outputs: Vec<Output>,
+}
+
+/// An image on its way through the steps.
+struct Frame {
+    image: DynamicImage,
+    variant: Option<Variant>,
+}
+
+impl Pipeline {
+    /// A pipeline from ops already validated (by [`crate::Op::parse`]).
+    pub fn from_ops(steps: Vec<Op>) -> std::result::Result<Pipeline, PipelineError> {
+        if steps.is_empty() {
+            return Err(PipelineError::new(
+                "steps",
+                "a pipeline needs at least one step",
+            ));
+        }
+        Ok(Pipeline {
+            version: VERSION,
+            name: None,
+            description: None,
+            steps,
+        })
+    }
+
+    /// Credits for running this pipeline on one input image.
+    pub fn cost(&self) -> u32 {
+        let mut total: u32 = 0;
+        let mut fan_out: u32 = 1;
+        for op in &self.steps {
+            total = total.saturating_add(op.cost().saturating_mul(fan_out));
+            if let Op::Augment(augment) = op {
+                // Later steps run once per variant: charge them so.
+                fan_out =
+                    fan_out.saturating_mul(augment.variants + u32::from(augment.keep_original));
+            }
+        }
+        total
+    }
+
+    /// The encoder settings of the last `convert` step, if any.
+    pub fn encode_options(&self) -> Option<&EncodeOptions> {
+        self.steps.iter().rev().find_map(|op| match op {
+            Op::Convert(convert) => Some(&convert.0),
+            _ => None,
+        })
+    }
+
+    /// The format outputs will have for an input of `input` format.
+    pub fn output_format(&self, input: Format) -> Format {
+        self.encode_options()
+            .and_then(|options| options.format)
+            .unwrap_or_else(|| encode::default_output_format(input))
+    }
+
+    /// Decodes `input` (shrinking on load when the first step allows it) and runs the steps.
+    pub fn run(&self, input: &[u8], env: RunEnv<'_>) -> Result<RunOutput> {
+        let hint = |w: u32, h: u32| self.steps.first().and_then(|op| op.decode_hint(w, h));
+        let probe = decode::probe(input, env.limits)?;
+        let decoded = decode::decode(input, env.limits, hint(probe.width, probe.height))?;
+        self.run_decoded(decoded, env)
+    }
+
+    /// Runs the steps on an image decoded already.
+    pub fn run_decoded(&self, decoded: Decoded, env: RunEnv<'_>) -> Result<RunOutput> {
+        let mut frames = vec![Frame {
+            image: decoded.image,
+            variant: None,
+        }];
+        for (step, op) in self.steps.iter().enumerate() {
+            let ctx = Ctx {
+                limits: env.limits,
+                deadline: Deadline::after(env.limits.op_timeout()),
+                assets: env.assets,
+                step,
+            };
+            frames = guarded(step, op, || apply_step(op, frames, &ctx))?;
+        }
+        let format = self.output_format(decoded.format);
+        let default_options = EncodeOptions::default();
+        let options = self.encode_options().unwrap_or(&default_options);
+        let outputs = frames
+            .into_iter()
+            .map(|frame| {
+                let bytes = encode::encode(
+                    &frame.image,
+                    format,
+                    options,
+                    decoded.icc_profile.as_deref(),
+                )?;
+                Ok(Output {
+                    bytes,
+                    format,
+                    width: frame.image.width(),
+                    height: frame.image.height(),
+                    variant: frame.variant,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RunOutput {
+            source_format: decoded.format,
+            source_width: decoded.source_width,
+            source_height: decoded.source_height,
+            outputs,
+        })
+    }
+}
+
+fn apply_step(op: &Op, frames: Vec<Frame>, ctx: &Ctx<'_>) -> Result<Vec<Frame>> {
+    let mut out = Vec::with_capacity(frames.len());
+    for frame in frames {
+        match op {
+            Op::Augment(augment) => {
+                let variants = augment.variants(&frame.image, ctx)?;
+                if augment.keep_original {
+                    out.push(Frame {
+                        image: frame.image,
+                        variant: frame.variant,
+                    });
+                }
+                out.extend(variants.into_iter().map(|(image, variant)| Frame {
+                    image,
+                    variant: Some(variant),
+                }));
+            }
+            _ => {
+                let image = op.apply(frame.image, ctx)?;
+                ctx.deadline.check()?;
+                out.push(Frame {
+                    image,
+                    variant: frame.variant,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs one step behind a panic boundary: a bug in an op fails this image, not the process.
+fn guarded<T>(step: usize, op: &Op, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_default();
+        Err(Error::Internal(format!(
+            "step {step} ({}) panicked: {detail}",
+            op.name()
+        )))
+    })
+}
+
+#[cfg(test)]
+mod tests;
