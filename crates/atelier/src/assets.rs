@@ -17,34 +17,20 @@ pub struct FileAssets {
 
 impl FileAssets {
     pub fn new(base: PathBuf, limits: Limits) -> Self {
-        FileAssets {
-            base,
-            limits,
-            cache: Mutex::new(HashMap::new()),
-        }
+        FileAssets { base, limits, cache: Mutex::new(HashMap::new()) }
     }
 }
 
 impl Assets for FileAssets {
     fn image(&self, reference: &str) -> Result<Arc<DynamicImage>, String> {
-        if let Some(image) = self
-            .cache
-            .lock()
-            .map_err(|_| "asset cache poisoned")?
-            .get(reference)
-        {
+        if let Some(image) = self.cache.lock().map_err(|_| "asset cache poisoned")?.get(reference) {
             return Ok(Arc::clone(image));
         }
         let path = self.base.join(reference);
-        let bytes =
-            std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-        let decoded =
-            atelier_imaging::decode(&bytes, &self.limits, None).map_err(|err| err.to_string())?;
+        let bytes = std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let decoded = atelier_imaging::decode(&bytes, &self.limits, None).map_err(|err| err.to_string())?;
         let image = Arc::new(decoded.image);
-        self.cache
-            .lock()
-            .map_err(|_| "asset cache poisoned")?
-            .insert(reference.to_string(), Arc::clone(&image));
+        self.cache.lock().map_err(|_| "asset cache poisoned")?.insert(reference.to_string(), Arc::clone(&image));
         Ok(image)
     }
 }

@@ -21,27 +21,13 @@ pub fn run(args: OpsArgs) -> Result<()> {
         return Ok(());
     }
     for op in &catalogue {
-        writeln!(
-            out,
-            "{} ({} credit{}) — {}",
-            op.name,
-            op.cost,
-            if op.cost == 1 { "" } else { "s" },
-            op.summary
-        )?;
+        writeln!(out, "{} ({} credit{}) — {}", op.name, op.cost, if op.cost == 1 { "" } else { "s" }, op.summary)?;
         let Some(properties) = op.parameters.get("properties").and_then(Value::as_object) else {
             continue;
         };
         for (name, schema) in properties {
-            let default = op
-                .defaults
-                .get(name)
-                .map(compact)
-                .unwrap_or_else(|| "—".into());
-            let description = schema
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let default = op.defaults.get(name).map(compact).unwrap_or_else(|| "—".into());
+            let description = schema.get("description").and_then(Value::as_str).unwrap_or("");
             writeln!(out, "    {name:<16} = {default:<12} {description}")?;
         }
         writeln!(out)?;

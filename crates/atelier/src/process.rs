@@ -59,10 +59,7 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
     };
     let (pipeline, asset_base) = load_pipeline(&args)?;
     let assets = FileAssets::new(asset_base, limits.clone());
-    let env = RunEnv {
-        limits: &limits,
-        assets: &assets,
-    };
+    let env = RunEnv { limits: &limits, assets: &assets };
 
     if args.inputs.iter().any(|p| p.as_os_str() == "-") {
         if args.inputs.len() != 1 {
@@ -74,14 +71,8 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
         bail!("`-o -` (stdout) needs the input to be `-` (stdin)");
     }
     let inputs = inputs::collect(&args.inputs)?;
-    let threads = if args.jobs == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        args.jobs
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
+    let threads = if args.jobs == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { args.jobs };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let human = std::io::stdout().is_terminal() && !args.json;
     let progress = progress_bar(inputs.len() as u64, std::io::stderr().is_terminal());
 
@@ -92,14 +83,7 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
             .map(|input| {
                 let report = process_one(input, &pipeline, env, &args.output);
                 if let Some(error) = &report.error {
-                    progress.suspend(|| {
-                        eprintln!(
-                            "{}: {} ({})",
-                            input.path.display(),
-                            error.message,
-                            error.code
-                        )
-                    });
+                    progress.suspend(|| eprintln!("{}: {} ({})", input.path.display(), error.message, error.code));
                 }
                 progress.inc(1);
                 report
@@ -116,34 +100,25 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
     }
-    Ok(if summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn load_pipeline(args: &ProcessArgs) -> Result<(Pipeline, PathBuf)> {
     let cwd = std::env::current_dir().context("reading the current folder")?;
     match (&args.pipeline, args.op.is_empty()) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             // Content decides, not the extension: JSON is also valid YAML, but JSON's errors are clearer.
             let pipeline = if text.trim_start().starts_with('{') {
                 Pipeline::parse_json(&text)
             } else {
                 Pipeline::parse_yaml(&text)
             };
-            let pipeline =
-                pipeline.with_context(|| format!("invalid pipeline {}", path.display()))?;
+            let pipeline = pipeline.with_context(|| format!("invalid pipeline {}", path.display()))?;
             let base = path.parent().map(|p| cwd.join(p)).unwrap_or(cwd);
             Ok((pipeline, base))
         }
-        (None, false) => Ok((
-            Pipeline::parse_inline(&args.op).context("invalid --op")?,
-            cwd,
-        )),
+        (None, false) => Ok((Pipeline::parse_inline(&args.op).context("invalid --op")?, cwd)),
         (None, true) => {
             bail!("give a pipeline: -p FILE, or one or more --op STEP (see `atelier ops`)")
         }
@@ -172,16 +147,10 @@ fn process_one(input: &Input, pipeline: &Pipeline, env: RunEnv<'_>, out_dir: &Pa
 
 /// Writes each output at `stem_path` plus the output format's extension; `augment`
 /// variants get `-v{index}`. Files appear whole or not at all.
-fn write_outputs(
-    outputs: &[atelier_imaging::Output],
-    stem_path: &Path,
-) -> Result<Vec<OutputReport>> {
+fn write_outputs(outputs: &[atelier_imaging::Output], stem_path: &Path) -> Result<Vec<OutputReport>> {
     let parent = stem_path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let stem = stem_path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
+    let stem = stem_path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
     outputs
         .iter()
         .map(|output| {
@@ -190,14 +159,9 @@ fn write_outputs(
                 None => format!("{stem}.{}", output.format.extension()),
             };
             let path = parent.join(name);
-            let tmp = parent.join(format!(
-                ".{}.partial",
-                path.file_name().unwrap_or_default().to_string_lossy()
-            ));
-            std::fs::write(&tmp, &output.bytes)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &path)
-                .with_context(|| format!("renaming into {}", path.display()))?;
+            let tmp = parent.join(format!(".{}.partial", path.file_name().unwrap_or_default().to_string_lossy()));
+            std::fs::write(&tmp, &output.bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("renaming into {}", path.display()))?;
             Ok(OutputReport::new(path, output))
         })
         .collect()
@@ -205,11 +169,7 @@ fn write_outputs(
 
 fn run_stdin(pipeline: &Pipeline, env: RunEnv<'_>, output: &Path) -> Result<ExitCode> {
     let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(env.limits.max_input_bytes + 1)
-        .read_to_end(&mut bytes)
-        .context("reading stdin")?;
+    std::io::stdin().lock().take(env.limits.max_input_bytes + 1).read_to_end(&mut bytes).context("reading stdin")?;
     let run = match pipeline.run(&bytes, env) {
         Ok(run) => run,
         Err(err) => {
@@ -219,12 +179,12 @@ fn run_stdin(pipeline: &Pipeline, env: RunEnv<'_>, output: &Path) -> Result<Exit
     };
     if output.as_os_str() == "-" {
         let [single] = run.outputs.as_slice() else {
-            bail!("the pipeline made {} outputs; `-o -` takes exactly one (write to a folder instead)", run.outputs.len());
+            bail!(
+                "the pipeline made {} outputs; `-o -` takes exactly one (write to a folder instead)",
+                run.outputs.len()
+            );
         };
-        std::io::stdout()
-            .lock()
-            .write_all(&single.bytes)
-            .context("writing stdout")?;
+        std::io::stdout().lock().write_all(&single.bytes).context("writing stdout")?;
     } else {
         write_outputs(&run.outputs, &output.join("stdin"))?;
     }
@@ -236,15 +196,10 @@ fn read_limited(path: &Path, limit: u64) -> Result<Result<Vec<u8>, atelier_imagi
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len > limit {
-        return Ok(Err(atelier_imaging::Error::InputTooLarge {
-            actual: len,
-            limit,
-        }));
+        return Ok(Err(atelier_imaging::Error::InputTooLarge { actual: len, limit }));
     }
     let mut bytes = Vec::with_capacity(len as usize);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", path.display()))?;
+    file.take(limit + 1).read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
     Ok(Ok(bytes))
 }
 
@@ -253,9 +208,7 @@ fn progress_bar(len: u64, visible: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}") {
         bar.set_style(style);
     }
     bar

@@ -55,18 +55,12 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe> {
         _ => {
             let mut decoder = image_decoder(bytes, format, limits)?;
             let (w, h) = decoder.dimensions();
-            let orientation = decoder
-                .orientation()
-                .unwrap_or(image::metadata::Orientation::NoTransforms);
+            let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
             exif::oriented_size(w, h, orientation)
         }
     };
     limits.check_pixels(width, height)?;
-    Ok(Probe {
-        format,
-        width,
-        height,
-    })
+    Ok(Probe { format, width, height })
 }
 
 /// Decodes untrusted bytes. `hint` enables shrink-on-load; `None` decodes at full size.
@@ -81,22 +75,13 @@ pub fn decode(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Result<D
     let mut decoder = image_decoder(bytes, format, limits)?;
     let (width, height) = decoder.dimensions();
     limits.check_pixels(width, height)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let icc_profile = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(|err| map_image_error(format, err))?;
     let mut image = to_8bit(image);
     image.apply_orientation(orientation);
     let (source_width, source_height) = (image.width(), image.height());
-    Ok(Decoded {
-        image,
-        format,
-        source_width,
-        source_height,
-        shrink: 1,
-        icc_profile,
-    })
+    Ok(Decoded { image, format, source_width, source_height, shrink: 1, icc_profile })
 }
 
 /// Checks what can be checked before looking inside: size, emptiness, a known magic.
@@ -112,11 +97,7 @@ fn admit(bytes: &[u8], limits: &Limits) -> Result<Format> {
     Ok(format)
 }
 
-fn image_decoder<'a>(
-    bytes: &'a [u8],
-    format: Format,
-    limits: &Limits,
-) -> Result<impl ImageDecoder + 'a> {
+fn image_decoder<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<impl ImageDecoder + 'a> {
     let image_format = match format {
         Format::Png => image::ImageFormat::Png,
         Format::Webp => image::ImageFormat::WebP,
@@ -127,9 +108,7 @@ fn image_decoder<'a>(
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(image_limits(limits));
-    reader
-        .into_decoder()
-        .map_err(|err| map_image_error(format, err))
+    reader.into_decoder().map_err(|err| map_image_error(format, err))
 }
 
 /// The decoder crates enforce these while parsing, so a header that lies about its size
@@ -148,15 +127,10 @@ fn map_image_error(format: Format, err: image::ImageError) -> Error {
     use image::error::{ImageError, LimitErrorKind};
     match err {
         ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::Truncated {
-                format: format.name(),
-            }
+            Error::Truncated { format: format.name() }
         }
         ImageError::Limits(limit) if matches!(limit.kind(), LimitErrorKind::DimensionError) => {
-            Error::Corrupt {
-                format: format.name(),
-                detail: "declared dimensions exceed the pixel limit".into(),
-            }
+            Error::Corrupt { format: format.name(), detail: "declared dimensions exceed the pixel limit".into() }
         }
         ImageError::Limits(_) => Error::Corrupt {
             format: format.name(),
@@ -165,14 +139,9 @@ fn map_image_error(format: Format, err: image::ImageError) -> Error {
         other => {
             let detail = other.to_string();
             if detail.contains("end of file") || detail.contains("EOF") || detail.contains("eof") {
-                Error::Truncated {
-                    format: format.name(),
-                }
+                Error::Truncated { format: format.name() }
             } else {
-                Error::Corrupt {
-                    format: format.name(),
-                    detail,
-                }
+                Error::Corrupt { format: format.name(), detail }
             }
         }
     }

@@ -86,11 +86,7 @@ pub fn default_output_format(input: Format) -> Format {
     }
 }
 
-fn encode_jpeg(
-    image: &DynamicImage,
-    options: &EncodeOptions,
-    icc_profile: Option<&[u8]>,
-) -> Result<Vec<u8>> {
+fn encode_jpeg(image: &DynamicImage, options: &EncodeOptions, icc_profile: Option<&[u8]>) -> Result<Vec<u8>> {
     use mozjpeg::{ColorSpace, Compress};
     let (pixels, color_space) = match image {
         DynamicImage::ImageLuma8(gray) => (gray.as_raw().clone(), ColorSpace::JCS_GRAYSCALE),
@@ -130,22 +126,12 @@ fn encode_jpeg(
     }));
     match result {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(err)) => Err(Error::Encode {
-            format: "JPEG",
-            detail: err.to_string(),
-        }),
-        Err(payload) => Err(Error::Encode {
-            format: "JPEG",
-            detail: panic_message(payload.as_ref()),
-        }),
+        Ok(Err(err)) => Err(Error::Encode { format: "JPEG", detail: err.to_string() }),
+        Err(payload) => Err(Error::Encode { format: "JPEG", detail: panic_message(payload.as_ref()) }),
     }
 }
 
-fn encode_png(
-    image: &DynamicImage,
-    options: &EncodeOptions,
-    icc_profile: Option<&[u8]>,
-) -> Result<Vec<u8>> {
+fn encode_png(image: &DynamicImage, options: &EncodeOptions, icc_profile: Option<&[u8]>) -> Result<Vec<u8>> {
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     let compression = match options.compression {
         0 => CompressionType::Uncompressed,
@@ -158,42 +144,19 @@ fn encode_png(
         let _ = encoder.set_icc_profile(icc.to_vec());
     }
     encoder
-        .write_image(
-            image.as_bytes(),
-            image.width(),
-            image.height(),
-            image.color().into(),
-        )
-        .map_err(|err| Error::Encode {
-            format: "PNG",
-            detail: err.to_string(),
-        })?;
+        .write_image(image.as_bytes(), image.width(), image.height(), image.color().into())
+        .map_err(|err| Error::Encode { format: "PNG", detail: err.to_string() })?;
     Ok(out)
 }
 
-fn encode_webp(
-    image: &DynamicImage,
-    options: &EncodeOptions,
-    icc_profile: Option<&[u8]>,
-) -> Result<Vec<u8>> {
+fn encode_webp(image: &DynamicImage, options: &EncodeOptions, icc_profile: Option<&[u8]>) -> Result<Vec<u8>> {
     const MAX_SIDE: u32 = 16_383;
     if image.width() > MAX_SIDE || image.height() > MAX_SIDE {
-        return Err(Error::Encode {
-            format: "WebP",
-            detail: format!("a side may be at most {MAX_SIDE} pixels"),
-        });
+        return Err(Error::Encode { format: "WebP", detail: format!("a side may be at most {MAX_SIDE} pixels") });
     }
     let has_alpha = image.color().has_alpha();
-    let pixels = if has_alpha {
-        image.to_rgba8().into_raw()
-    } else {
-        image.to_rgb8().into_raw()
-    };
-    let layout = if has_alpha {
-        webp::PixelLayout::Rgba
-    } else {
-        webp::PixelLayout::Rgb
-    };
+    let pixels = if has_alpha { image.to_rgba8().into_raw() } else { image.to_rgb8().into_raw() };
+    let layout = if has_alpha { webp::PixelLayout::Rgba } else { webp::PixelLayout::Rgb };
     let encoder = webp::Encoder::new(&pixels, layout, image.width(), image.height());
     let encoded = if options.lossless {
         encoder.encode_lossless()
@@ -202,19 +165,11 @@ fn encode_webp(
     };
     let bytes = encoded.to_vec();
     if bytes.is_empty() {
-        return Err(Error::Encode {
-            format: "WebP",
-            detail: "libwebp produced no output".into(),
-        });
+        return Err(Error::Encode { format: "WebP", detail: "libwebp produced no output".into() });
     }
     match icc_profile {
-        Some(icc) => {
-            webp_mux::with_icc_profile(&bytes, icc, image.width(), image.height(), has_alpha)
-                .ok_or_else(|| Error::Encode {
-                    format: "WebP",
-                    detail: "could not embed the ICC profile".into(),
-                })
-        }
+        Some(icc) => webp_mux::with_icc_profile(&bytes, icc, image.width(), image.height(), has_alpha)
+            .ok_or_else(|| Error::Encode { format: "WebP", detail: "could not embed the ICC profile".into() }),
         None => Ok(bytes),
     }
 }
@@ -225,25 +180,14 @@ fn encode_avif(image: &DynamicImage, options: &EncodeOptions) -> Result<Vec<u8>>
     let mut out = Vec::new();
     let rgba = image.to_rgba8();
     AvifEncoder::new_with_speed_quality(&mut out, 8, options.quality.clamp(1, 100))
-        .write_image(
-            rgba.as_raw(),
-            rgba.width(),
-            rgba.height(),
-            image::ExtendedColorType::Rgba8,
-        )
-        .map_err(|err| Error::Encode {
-            format: "AVIF",
-            detail: err.to_string(),
-        })?;
+        .write_image(rgba.as_raw(), rgba.width(), rgba.height(), image::ExtendedColorType::Rgba8)
+        .map_err(|err| Error::Encode { format: "AVIF", detail: err.to_string() })?;
     Ok(out)
 }
 
 #[cfg(not(feature = "avif"))]
 fn encode_avif(_image: &DynamicImage, _options: &EncodeOptions) -> Result<Vec<u8>> {
-    Err(Error::Encode {
-        format: "AVIF",
-        detail: "this build has no AVIF encoder (cargo feature `avif`)".into(),
-    })
+    Err(Error::Encode { format: "AVIF", detail: "this build has no AVIF encoder (cargo feature `avif`)".into() })
 }
 
 /// Composites an image with alpha over opaque white, keeping grey images grey.

@@ -13,15 +13,8 @@ pub enum Error {
     UnsupportedFormat,
     #[error("the input is {actual} bytes, over the limit of {limit} bytes")]
     InputTooLarge { actual: u64, limit: u64 },
-    #[error(
-        "the image declares {width}x{height} = {pixels} pixels, over the limit of {limit} pixels"
-    )]
-    TooManyPixels {
-        width: u32,
-        height: u32,
-        pixels: u64,
-        limit: u64,
-    },
+    #[error("the image declares {width}x{height} = {pixels} pixels, over the limit of {limit} pixels")]
+    TooManyPixels { width: u32, height: u32, pixels: u64, limit: u64 },
     #[error("the image has more than {limit} frames")]
     TooManyFrames { limit: u32 },
     #[error("the output would be {width}x{height}, and a side may be at most {limit} pixels")]
@@ -29,18 +22,11 @@ pub enum Error {
     #[error("the {format} data ends early (truncated file)")]
     Truncated { format: &'static str },
     #[error("the {format} data is corrupt: {detail}")]
-    Corrupt {
-        format: &'static str,
-        detail: String,
-    },
+    Corrupt { format: &'static str, detail: String },
     #[error("{0}")]
     InvalidPipeline(#[from] crate::pipeline::PipelineError),
     #[error("step {step} ({op}): {message}")]
-    OpNotApplicable {
-        step: usize,
-        op: &'static str,
-        message: String,
-    },
+    OpNotApplicable { step: usize, op: &'static str, message: String },
     #[error("the operation took longer than its limit of {limit_ms} ms")]
     Timeout { limit_ms: u64 },
     #[error("asset `{reference}` could not be loaded: {message}")]
@@ -48,10 +34,7 @@ pub enum Error {
     #[error("{op} needs a vision model, and none is available: {message}")]
     VisionUnavailable { op: &'static str, message: String },
     #[error("encoding {format} failed: {detail}")]
-    Encode {
-        format: &'static str,
-        detail: String,
-    },
+    Encode { format: &'static str, detail: String },
     #[error("internal error: {0}")]
     Internal(String),
 }

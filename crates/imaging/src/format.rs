@@ -28,9 +28,7 @@ impl Format {
             [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(Format::Gif),
             [b'B', b'M', ..] if bytes.len() >= 26 => Some(Format::Bmp),
             [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Some(Format::Tiff),
-            [_, _, _, _, b'f', b't', b'y', b'p', b'a', b'v', b'i', b'f' | b's', ..] => {
-                Some(Format::Avif)
-            }
+            [_, _, _, _, b'f', b't', b'y', b'p', b'a', b'v', b'i', b'f' | b's', ..] => Some(Format::Avif),
             _ => None,
         }
     }
@@ -99,10 +97,7 @@ mod tests {
             (b"RIFF\x24\0\0\0WEBPVP8 ", Some(Format::Webp)),
             (b"GIF89a\x01\0\x01\0", Some(Format::Gif)),
             (b"GIF87a\x01\0\x01\0", Some(Format::Gif)),
-            (
-                b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x01\0\0\0\x01\0\0\0",
-                Some(Format::Bmp),
-            ),
+            (b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x01\0\0\0\x01\0\0\0", Some(Format::Bmp)),
             (b"II*\0\x08\0\0\0", Some(Format::Tiff)),
             (b"MM\0*\0\0\0\x08", Some(Format::Tiff)),
             (b"\0\0\0\x1cftypavif", Some(Format::Avif)),
@@ -114,12 +109,7 @@ mod tests {
             (b"RIFF\x24\0\0\0WAVEfmt ", None),
         ];
         for (bytes, expected) in cases {
-            assert_eq!(
-                Format::sniff(bytes),
-                *expected,
-                "{:?}",
-                String::from_utf8_lossy(bytes)
-            );
+            assert_eq!(Format::sniff(bytes), *expected, "{:?}", String::from_utf8_lossy(bytes));
         }
     }
 }

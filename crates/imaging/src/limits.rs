@@ -39,12 +39,7 @@ impl Limits {
     pub fn check_pixels(&self, width: u32, height: u32) -> Result<()> {
         let pixels = u64::from(width) * u64::from(height);
         if pixels > self.max_pixels {
-            return Err(Error::TooManyPixels {
-                width,
-                height,
-                pixels,
-                limit: self.max_pixels,
-            });
+            return Err(Error::TooManyPixels { width, height, pixels, limit: self.max_pixels });
         }
         Ok(())
     }
@@ -52,10 +47,7 @@ impl Limits {
     pub fn check_input_bytes(&self, len: usize) -> Result<()> {
         let len = len as u64;
         if len > self.max_input_bytes {
-            return Err(Error::InputTooLarge {
-                actual: len,
-                limit: self.max_input_bytes,
-            });
+            return Err(Error::InputTooLarge { actual: len, limit: self.max_input_bytes });
         }
         Ok(())
     }
@@ -64,11 +56,7 @@ impl Limits {
     pub fn check_output(&self, width: u64, height: u64) -> Result<()> {
         let limit = u64::from(self.max_output_side);
         if width > limit || height > limit || width == 0 || height == 0 {
-            return Err(Error::OutputTooLarge {
-                width,
-                height,
-                limit: self.max_output_side,
-            });
+            return Err(Error::OutputTooLarge { width, height, limit: self.max_output_side });
         }
         Ok(())
     }
@@ -89,24 +77,18 @@ pub struct Deadline {
 
 impl Deadline {
     pub fn after(budget: Duration) -> Self {
-        Deadline {
-            at: Instant::now().checked_add(budget),
-            budget,
-        }
+        Deadline { at: Instant::now().checked_add(budget), budget }
     }
 
     pub fn never() -> Self {
-        Deadline {
-            at: None,
-            budget: Duration::MAX,
-        }
+        Deadline { at: None, budget: Duration::MAX }
     }
 
     pub fn check(&self) -> Result<()> {
         match self.at {
-            Some(at) if Instant::now() > at => Err(Error::Timeout {
-                limit_ms: self.budget.as_millis().min(u128::from(u64::MAX)) as u64,
-            }),
+            Some(at) if Instant::now() > at => {
+                Err(Error::Timeout { limit_ms: self.budget.as_millis().min(u128::from(u64::MAX)) as u64 })
+            }
             _ => Ok(()),
         }
     }

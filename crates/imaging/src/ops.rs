@@ -85,7 +85,9 @@ impl OpName {
     /// One line for the catalogue.
     pub fn summary(self) -> &'static str {
         match self {
-            OpName::Resize => "Resize to a width and/or height: fit inside, contain (pad), cover (crop) or fill (stretch)",
+            OpName::Resize => {
+                "Resize to a width and/or height: fit inside, contain (pad), cover (crop) or fill (stretch)"
+            }
             OpName::Thumbnail => "Shrink to fit a box (or crop to it), never enlarging; the fast path for previews",
             OpName::Crop => "Cut out a rectangle, given by position or by gravity",
             OpName::Rotate => "Rotate by any angle; multiples of 90 are exact, others fill the corners with a colour",
@@ -135,10 +137,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -155,20 +154,15 @@ pub struct Ctx<'a> {
     pub assets: &'a dyn Assets,
     /// Index of the step being run, for error messages.
     pub step: usize,
+    /// The image's size before shrink-on-load, when the decoder shrank it for this step:
+    /// sizes are computed from it so the output does not depend on the shrink chosen.
+    pub logical_size: Option<(u32, u32)>,
 }
 
 impl Ctx<'_> {
     /// An error for an op whose parameters are valid but do not suit this image.
-    pub(crate) fn not_applicable(
-        &self,
-        op: OpName,
-        message: impl Into<String>,
-    ) -> crate::error::Error {
-        crate::error::Error::OpNotApplicable {
-            step: self.step,
-            op: op.as_str(),
-            message: message.into(),
-        }
+    pub(crate) fn not_applicable(&self, op: OpName, message: impl Into<String>) -> crate::error::Error {
+        crate::error::Error::OpNotApplicable { step: self.step, op: op.as_str(), message: message.into() }
     }
 }
 
@@ -267,8 +261,7 @@ pub fn catalogue() -> Vec<OpInfo> {
 
 fn info(name: OpName) -> OpInfo {
     fn entry<P: Params>(name: OpName, wrap: fn(P) -> Op) -> OpInfo {
-        let settings =
-            schemars::gen::SchemaSettings::draft2019_09().with(|s| s.inline_subschemas = true);
+        let settings = schemars::gen::SchemaSettings::draft2019_09().with(|s| s.inline_subschemas = true);
         let schema = settings.into_generator().into_root_schema_for::<P>();
         let defaults = serde_json::to_value(P::default()).unwrap_or_default();
         OpInfo {
@@ -315,10 +308,7 @@ pub(crate) fn check_range<T: PartialOrd + std::fmt::Display>(
     if value >= min && value <= max {
         Ok(())
     } else {
-        Err(FieldError::new(
-            field,
-            format!("must be {min}..={max}, got {value}"),
-        ))
+        Err(FieldError::new(field, format!("must be {min}..={max}, got {value}")))
     }
 }
 

@@ -47,9 +47,7 @@ pub struct NoAssets;
 
 impl Assets for NoAssets {
     fn image(&self, reference: &str) -> std::result::Result<Arc<DynamicImage>, String> {
-        Err(format!(
-            "no assets are available here, so `{reference}` cannot be used"
-        ))
+        Err(format!("no assets are available here, so `{reference}` cannot be used"))
     }
 }
 
@@ -90,17 +88,9 @@ impl Pipeline {
     /// A pipeline from ops already validated (by [`crate::Op::parse`]).
     pub fn from_ops(steps: Vec<Op>) -> std::result::Result<Pipeline, PipelineError> {
         if steps.is_empty() {
-            return Err(PipelineError::new(
-                "steps",
-                "a pipeline needs at least one step",
-            ));
+            return Err(PipelineError::new("steps", "a pipeline needs at least one step"));
         }
-        Ok(Pipeline {
-            version: VERSION,
-            name: None,
-            description: None,
-            steps,
-        })
+        Ok(Pipeline { version: VERSION, name: None, description: None, steps })
     }
 
     /// Credits for running this pipeline on one input image.
@@ -111,8 +101,7 @@ impl Pipeline {
             total = total.saturating_add(op.cost().saturating_mul(fan_out));
             if let Op::Augment(augment) = op {
                 // Later steps run once per variant: charge them so.
-                fan_out =
-                    fan_out.saturating_mul(augment.variants + u32::from(augment.keep_original));
+                fan_out = fan_out.saturating_mul(augment.variants + u32::from(augment.keep_original));
             }
         }
         total
@@ -128,9 +117,7 @@ impl Pipeline {
 
     /// The format outputs will have for an input of `input` format.
     pub fn output_format(&self, input: Format) -> Format {
-        self.encode_options()
-            .and_then(|options| options.format)
-            .unwrap_or_else(|| encode::default_output_format(input))
+        self.encode_options().and_then(|options| options.format).unwrap_or_else(|| encode::default_output_format(input))
     }
 
     /// Decodes `input` (shrinking on load when the first step allows it) and runs the steps.
@@ -143,17 +130,12 @@ impl Pipeline {
 
     /// Runs the steps on an image decoded already.
     pub fn run_decoded(&self, decoded: Decoded, env: RunEnv<'_>) -> Result<RunOutput> {
-        let mut frames = vec![Frame {
-            image: decoded.image,
-            variant: None,
-        }];
+        let shrunk = (decoded.image.width(), decoded.image.height()) != (decoded.source_width, decoded.source_height);
+        let mut frames = vec![Frame { image: decoded.image, variant: None }];
         for (step, op) in self.steps.iter().enumerate() {
-            let ctx = Ctx {
-                limits: env.limits,
-                deadline: Deadline::after(env.limits.op_timeout()),
-                assets: env.assets,
-                step,
-            };
+            let logical_size = (step == 0 && shrunk).then_some((decoded.source_width, decoded.source_height));
+            let deadline = Deadline::after(env.limits.op_timeout());
+            let ctx = Ctx { limits: env.limits, deadline, assets: env.assets, step, logical_size };
             frames = guarded(step, op, || apply_step(op, frames, &ctx))?;
         }
         let format = self.output_format(decoded.format);
@@ -162,12 +144,7 @@ impl Pipeline {
         let outputs = frames
             .into_iter()
             .map(|frame| {
-                let bytes = encode::encode(
-                    &frame.image,
-                    format,
-                    options,
-                    decoded.icc_profile.as_deref(),
-                )?;
+                let bytes = encode::encode(&frame.image, format, options, decoded.icc_profile.as_deref())?;
                 Ok(Output {
                     bytes,
                     format,
@@ -193,23 +170,14 @@ fn apply_step(op: &Op, frames: Vec<Frame>, ctx: &Ctx<'_>) -> Result<Vec<Frame>> 
             Op::Augment(augment) => {
                 let variants = augment.variants(&frame.image, ctx)?;
                 if augment.keep_original {
-                    out.push(Frame {
-                        image: frame.image,
-                        variant: frame.variant,
-                    });
+                    out.push(Frame { image: frame.image, variant: frame.variant });
                 }
-                out.extend(variants.into_iter().map(|(image, variant)| Frame {
-                    image,
-                    variant: Some(variant),
-                }));
+                out.extend(variants.into_iter().map(|(image, variant)| Frame { image, variant: Some(variant) }));
             }
             _ => {
                 let image = op.apply(frame.image, ctx)?;
                 ctx.deadline.check()?;
-                out.push(Frame {
-                    image,
-                    variant: frame.variant,
-                });
+                out.push(Frame { image, variant: frame.variant });
             }
         }
     }
@@ -224,10 +192,7 @@ fn guarded<T>(step: usize, op: &Op, work: impl FnOnce() -> Result<T>) -> Result<
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
             .unwrap_or_default();
-        Err(Error::Internal(format!(
-            "step {step} ({}) panicked: {detail}",
-            op.name()
-        )))
+        Err(Error::Internal(format!("step {step} ({}) panicked: {detail}", op.name())))
     })
 }
 

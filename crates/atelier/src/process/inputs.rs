@@ -29,20 +29,12 @@ pub enum Source {
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path)
-            .with_context(|| format!("cannot read input {}", path.display()))?;
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read input {}", path.display()))?;
         if meta.is_dir() {
             walk(path, &mut inputs)?;
         } else {
-            let name = path
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("image"));
-            inputs.push(Input {
-                path: path.clone(),
-                output_stem: name,
-                source: Source::File,
-            });
+            let name = path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("image"));
+            inputs.push(Input { path: path.clone(), output_stem: name, source: Source::File });
         }
     }
     name_outputs(&mut inputs);
@@ -66,21 +58,14 @@ fn walk(root: &Path, inputs: &mut Vec<Input>) -> Result<()> {
             Ok(None) => Source::Skipped("not an image (unrecognised first bytes)".into()),
             Err(err) => Source::Skipped(format!("unreadable: {err}")),
         };
-        inputs.push(Input {
-            path,
-            output_stem: relative,
-            source,
-        });
+        inputs.push(Input { path, output_stem: relative, source });
     }
     Ok(())
 }
 
 fn is_hidden(path: &Path, root: &Path) -> bool {
     path.strip_prefix(root)
-        .map(|rel| {
-            rel.components()
-                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-        })
+        .map(|rel| rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')))
         .unwrap_or(false)
 }
 
@@ -103,9 +88,7 @@ fn sniff_file(path: &Path) -> std::io::Result<Option<Format>> {
 fn name_outputs(inputs: &mut [Input]) {
     let mut counts: HashMap<PathBuf, usize> = HashMap::new();
     for input in inputs.iter() {
-        *counts
-            .entry(input.output_stem.with_extension(""))
-            .or_default() += 1;
+        *counts.entry(input.output_stem.with_extension("")).or_default() += 1;
     }
     for input in inputs.iter_mut() {
         let stem = input.output_stem.with_extension("");

@@ -71,55 +71,26 @@ impl OutputReport {
 
 impl FileReport {
     fn empty(input: &Path) -> Self {
-        FileReport {
-            input: input.to_path_buf(),
-            source: None,
-            outputs: Vec::new(),
-            error: None,
-            skipped: None,
-        }
+        FileReport { input: input.to_path_buf(), source: None, outputs: Vec::new(), error: None, skipped: None }
     }
 
     pub fn succeeded(input: &Path, run: &RunOutput, outputs: Vec<OutputReport>) -> Self {
-        let source = SourceReport {
-            format: run.source_format,
-            width: run.source_width,
-            height: run.source_height,
-        };
-        FileReport {
-            source: Some(source),
-            outputs,
-            ..FileReport::empty(input)
-        }
+        let source = SourceReport { format: run.source_format, width: run.source_width, height: run.source_height };
+        FileReport { source: Some(source), outputs, ..FileReport::empty(input) }
     }
 
     pub fn failed(input: &Path, err: &atelier_imaging::Error) -> Self {
-        let error = ErrorReport {
-            code: err.code().as_str().into(),
-            message: err.to_string(),
-        };
-        FileReport {
-            error: Some(error),
-            ..FileReport::empty(input)
-        }
+        let error = ErrorReport { code: err.code().as_str().into(), message: err.to_string() };
+        FileReport { error: Some(error), ..FileReport::empty(input) }
     }
 
     pub fn io_failure(input: &Path, err: &anyhow::Error) -> Self {
-        let error = ErrorReport {
-            code: "io_error".into(),
-            message: format!("{err:#}"),
-        };
-        FileReport {
-            error: Some(error),
-            ..FileReport::empty(input)
-        }
+        let error = ErrorReport { code: "io_error".into(), message: format!("{err:#}") };
+        FileReport { error: Some(error), ..FileReport::empty(input) }
     }
 
     pub fn skipped(input: &Path, reason: &str) -> Self {
-        FileReport {
-            skipped: Some(reason.into()),
-            ..FileReport::empty(input)
-        }
+        FileReport { skipped: Some(reason.into()), ..FileReport::empty(input) }
     }
 }
 

@@ -10,10 +10,7 @@ pub(super) fn orientation_from_app1(payload: &[u8]) -> Orientation {
     };
     // Cameras and editors write slightly broken EXIF often (a bad next-IFD offset, say);
     // take whatever parsed rather than dropping the orientation with the rest.
-    let parsed = match exif::Reader::new()
-        .continue_on_error(true)
-        .read_raw(tiff.to_vec())
-    {
+    let parsed = match exif::Reader::new().continue_on_error(true).read_raw(tiff.to_vec()) {
         Ok(parsed) => parsed,
         Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
         Err(_) => return Orientation::NoTransforms,
@@ -30,10 +27,7 @@ pub(super) fn orientation_from_app1(payload: &[u8]) -> Orientation {
 pub(super) fn swaps_axes(orientation: Orientation) -> bool {
     matches!(
         orientation,
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
     )
 }
 

@@ -34,21 +34,10 @@ fn decode_unguarded(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Re
     limits.check_pixels(width, height)?;
     let orientation = orientation(&decompress);
     let icc_profile = icc_profile(&decompress);
-    let adobe_inverted = decompress
-        .markers()
-        .any(|m| m.marker == Marker::APP(14) && m.data.starts_with(b"Adobe"));
+    let adobe_inverted = decompress.markers().any(|m| m.marker == Marker::APP(14) && m.data.starts_with(b"Adobe"));
 
     // The hint is in display orientation; the decoder works in stored orientation.
-    let hint = hint.map(|h| {
-        if swaps_axes(orientation) {
-            SizeHint {
-                width: h.height,
-                height: h.width,
-            }
-        } else {
-            h
-        }
-    });
+    let hint = hint.map(|h| if swaps_axes(orientation) { SizeHint { width: h.height, height: h.width } } else { h });
     let numerator = scale_numerator(width, height, hint);
     decompress.scale(numerator);
     let shrink = 8 / u32::from(numerator);
@@ -77,14 +66,7 @@ fn decode_unguarded(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Re
     let mut image = image;
     image.apply_orientation(orientation);
     let (source_width, source_height) = oriented_size(width, height, orientation);
-    Ok(Decoded {
-        image,
-        format: Format::Jpeg,
-        source_width,
-        source_height,
-        shrink,
-        icc_profile,
-    })
+    Ok(Decoded { image, format: Format::Jpeg, source_width, source_height, shrink, icc_profile })
 }
 
 /// The smallest of 1/8, 2/8, 4/8, 8/8 whose output still covers the hint on both axes.
@@ -102,21 +84,14 @@ fn scale_numerator(width: u32, height: u32, hint: Option<SizeHint>) -> u8 {
 }
 
 fn open(bytes: &[u8]) -> Result<Decompress<&[u8]>> {
-    Decompress::builder()
-        .with_err(strict::error_mgr())
-        .with_markers(MARKERS)
-        .from_mem(bytes)
-        .map_err(io_error)
+    Decompress::builder().with_err(strict::error_mgr()).with_markers(MARKERS).from_mem(bytes).map_err(io_error)
 }
 
 fn declared_size(decompress: &Decompress<&[u8]>) -> Result<(u32, u32)> {
     let (w, h) = decompress.size();
     match (u32::try_from(w), u32::try_from(h)) {
         (Ok(w), Ok(h)) if w > 0 && h > 0 => Ok((w, h)),
-        _ => Err(Error::Corrupt {
-            format: "JPEG",
-            detail: format!("invalid dimensions {w}x{h}"),
-        }),
+        _ => Err(Error::Corrupt { format: "JPEG", detail: format!("invalid dimensions {w}x{h}") }),
     }
 }
 
@@ -132,32 +107,21 @@ fn orientation(decompress: &Decompress<&[u8]>) -> image::metadata::Orientation {
 fn icc_profile(decompress: &Decompress<&[u8]>) -> Option<Vec<u8>> {
     let mut chunks: Vec<(u8, &[u8])> = decompress
         .markers()
-        .filter(|m| {
-            m.marker == Marker::APP(2) && m.data.len() > 14 && m.data.starts_with(b"ICC_PROFILE\0")
-        })
+        .filter(|m| m.marker == Marker::APP(2) && m.data.len() > 14 && m.data.starts_with(b"ICC_PROFILE\0"))
         .map(|m| (m.data[12], &m.data[14..]))
         .collect();
     if chunks.is_empty() {
         return None;
     }
     chunks.sort_by_key(|(seq, _)| *seq);
-    Some(
-        chunks
-            .into_iter()
-            .flat_map(|(_, data)| data.iter().copied())
-            .collect(),
-    )
+    Some(chunks.into_iter().flat_map(|(_, data)| data.iter().copied()).collect())
 }
 
 /// Photoshop writes inverted CMYK (255 = no ink) and says so in an Adobe APP14 segment.
 fn cmyk_to_rgb(cmyk: &[[u8; 4]], inverted: bool) -> Vec<u8> {
     let mut rgb = Vec::with_capacity(cmyk.len() * 3);
     for &[c, m, y, k] in cmyk {
-        let (c, m, y, k) = if inverted {
-            (c, m, y, k)
-        } else {
-            (255 - c, 255 - m, 255 - y, 255 - k)
-        };
+        let (c, m, y, k) = if inverted { (c, m, y, k) } else { (255 - c, 255 - m, 255 - y, 255 - k) };
         let k = u16::from(k);
         rgb.extend_from_slice(&[
             (u16::from(c) * k / 255) as u8,
@@ -174,17 +138,11 @@ fn short_read() -> Error {
 
 fn io_error(err: std::io::Error) -> Error {
     match err.kind() {
-        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::WouldBlock => {
-            Error::Truncated { format: "JPEG" }
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::WouldBlock => Error::Truncated { format: "JPEG" },
+        std::io::ErrorKind::OutOfMemory => {
+            Error::Corrupt { format: "JPEG", detail: "not enough memory for the declared size".into() }
         }
-        std::io::ErrorKind::OutOfMemory => Error::Corrupt {
-            format: "JPEG",
-            detail: "not enough memory for the declared size".into(),
-        },
-        _ => Error::Corrupt {
-            format: "JPEG",
-            detail: err.to_string(),
-        },
+        _ => Error::Corrupt { format: "JPEG", detail: err.to_string() },
     }
 }
 
@@ -219,10 +177,7 @@ mod strict {
         pub(super) fn into_error(self) -> Error {
             match self {
                 Fault::Truncated => Error::Truncated { format: "JPEG" },
-                Fault::Fatal(detail) => Error::Corrupt {
-                    format: "JPEG",
-                    detail,
-                },
+                Fault::Fatal(detail) => Error::Corrupt { format: "JPEG", detail },
             }
         }
     }
@@ -241,11 +196,7 @@ mod strict {
     extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
         // SAFETY: libjpeg sets `err` before any call that can fail, and it outlives cinfo's use.
         let code = unsafe { (*cinfo.err).msg_code };
-        let fault = if code == ffi::JERR_INPUT_EOF as c_int {
-            Fault::Truncated
-        } else {
-            Fault::Fatal(message(cinfo))
-        };
+        let fault = if code == ffi::JERR_INPUT_EOF as c_int { Fault::Truncated } else { Fault::Fatal(message(cinfo)) };
         std::panic::resume_unwind(Box::new(fault));
     }
 

@@ -3,13 +3,7 @@
 
 /// Rewrites `webp` (as libwebp's simple API writes it) with `icc` embedded. Returns `None`
 /// if `webp` is not the RIFF layout we expect.
-pub(super) fn with_icc_profile(
-    webp: &[u8],
-    icc: &[u8],
-    width: u32,
-    height: u32,
-    has_alpha: bool,
-) -> Option<Vec<u8>> {
+pub(super) fn with_icc_profile(webp: &[u8], icc: &[u8], width: u32, height: u32, has_alpha: bool) -> Option<Vec<u8>> {
     if webp.len() < 20 || &webp[0..4] != b"RIFF" || &webp[8..12] != b"WEBP" {
         return None;
     }

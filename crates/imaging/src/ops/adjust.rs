@@ -23,12 +23,7 @@ pub struct Adjust {
 
 impl Default for Adjust {
     fn default() -> Self {
-        Adjust {
-            brightness: 0.0,
-            contrast: 1.0,
-            saturation: 1.0,
-            gamma: 1.0,
-        }
+        Adjust { brightness: 0.0, contrast: 1.0, saturation: 1.0, gamma: 1.0 }
     }
 }
 
@@ -43,13 +38,7 @@ impl Params for Adjust {
 
 impl Adjust {
     pub(crate) fn apply(&self, image: DynamicImage) -> DynamicImage {
-        adjust(
-            &image,
-            self.brightness,
-            self.contrast,
-            self.saturation,
-            self.gamma,
-        )
+        adjust(&image, self.brightness, self.contrast, self.saturation, self.gamma)
     }
 }
 
@@ -69,11 +58,7 @@ pub(crate) fn adjust(
         })
         .collect();
     let channels = usize::from(image.color().channel_count());
-    let colour_channels = if image.color().has_alpha() {
-        channels - 1
-    } else {
-        channels
-    };
+    let colour_channels = if image.color().has_alpha() { channels - 1 } else { channels };
     let mut pixels = image.as_bytes().to_vec();
     for px in pixels.chunks_exact_mut(channels) {
         for v in &mut px[..colour_channels] {
@@ -83,9 +68,7 @@ pub(crate) fn adjust(
             let [r, g, b] = [px[0], px[1], px[2]].map(f32::from);
             let luma = 0.2126 * r + 0.7152 * g + 0.0722 * b;
             for v in &mut px[..3] {
-                *v = (luma + saturation * (f32::from(*v) - luma))
-                    .round()
-                    .clamp(0.0, 255.0) as u8;
+                *v = (luma + saturation * (f32::from(*v) - luma)).round().clamp(0.0, 255.0) as u8;
             }
         }
     }

@@ -91,11 +91,7 @@ impl Params for Augment {
 
 impl Augment {
     /// Makes the variants of one image, with what was drawn for each.
-    pub(crate) fn variants(
-        &self,
-        image: &DynamicImage,
-        ctx: &Ctx<'_>,
-    ) -> Result<Vec<(DynamicImage, Variant)>> {
+    pub(crate) fn variants(&self, image: &DynamicImage, ctx: &Ctx<'_>) -> Result<Vec<(DynamicImage, Variant)>> {
         (0..self.variants)
             .map(|index| {
                 ctx.deadline.check()?;
@@ -110,11 +106,8 @@ impl Augment {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let flip_horizontal = rng.gen::<f32>() < self.flip_horizontal;
         let flip_vertical = rng.gen::<f32>() < self.flip_vertical;
-        let rotation = if self.max_rotation > 0.0 {
-            rng.gen_range(-self.max_rotation..=self.max_rotation)
-        } else {
-            0.0
-        };
+        let rotation =
+            if self.max_rotation > 0.0 { rng.gen_range(-self.max_rotation..=self.max_rotation) } else { 0.0 };
         let area = rng.gen_range(self.crop_scale[0]..=self.crop_scale[1]);
         let (cw, ch) = (
             ((width as f32 * area.sqrt()).round() as u32).clamp(1, width),
@@ -145,12 +138,7 @@ impl Augment {
         }
     }
 
-    fn render(
-        &self,
-        image: &DynamicImage,
-        variant: &Variant,
-        ctx: &Ctx<'_>,
-    ) -> Result<DynamicImage> {
+    fn render(&self, image: &DynamicImage, variant: &Variant, ctx: &Ctx<'_>) -> Result<DynamicImage> {
         let (width, height) = (image.width(), image.height());
         let mut out = image.clone();
         if variant.flip_horizontal {
@@ -193,11 +181,7 @@ fn scale_levels(image: &DynamicImage, factor: f32) -> DynamicImage {
         return image.clone();
     }
     let channels = usize::from(image.color().channel_count());
-    let colour = if image.color().has_alpha() {
-        channels - 1
-    } else {
-        channels
-    };
+    let colour = if image.color().has_alpha() { channels - 1 } else { channels };
     let mut pixels = image.as_bytes().to_vec();
     for px in pixels.chunks_exact_mut(channels) {
         for v in &mut px[..colour] {
@@ -211,11 +195,7 @@ fn scale_levels(image: &DynamicImage, factor: f32) -> DynamicImage {
 fn add_noise(image: &DynamicImage, sigma: f32, seed: u64) -> DynamicImage {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006E_6F69_7365);
     let channels = usize::from(image.color().channel_count());
-    let colour = if image.color().has_alpha() {
-        channels - 1
-    } else {
-        channels
-    };
+    let colour = if image.color().has_alpha() { channels - 1 } else { channels };
     let mut pixels = image.as_bytes().to_vec();
     for px in pixels.chunks_exact_mut(channels) {
         for v in &mut px[..colour] {

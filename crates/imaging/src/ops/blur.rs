@@ -39,11 +39,7 @@ impl Blur {
 const EXACT_SIGMA_MAX: f32 = 6.0;
 
 /// Blurs any 8-bit layout; the result has the input's layout.
-pub(crate) fn gaussian(
-    image: &DynamicImage,
-    sigma: f32,
-    deadline: &Deadline,
-) -> Result<DynamicImage> {
+pub(crate) fn gaussian(image: &DynamicImage, sigma: f32, deadline: &Deadline) -> Result<DynamicImage> {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let channels = usize::from(image.color().channel_count());
     let has_alpha = image.color().has_alpha();
@@ -51,11 +47,7 @@ pub(crate) fn gaussian(
     if has_alpha {
         premultiply(&mut pixels, channels);
     }
-    let plane = Plane {
-        width,
-        height,
-        channels,
-    };
+    let plane = Plane { width, height, channels };
     if sigma <= EXACT_SIGMA_MAX {
         let kernel = gaussian_kernel(sigma);
         pixels = plane.convolve_rows(&pixels, &kernel, deadline)?;
@@ -76,15 +68,9 @@ pub(crate) fn gaussian(
 pub(crate) fn with_pixels(like: &DynamicImage, pixels: Vec<u8>) -> DynamicImage {
     let (w, h) = (like.width(), like.height());
     let rebuilt = match like {
-        DynamicImage::ImageLuma8(_) => {
-            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-        }
-        DynamicImage::ImageLumaA8(_) => {
-            image::GrayAlphaImage::from_raw(w, h, pixels).map(DynamicImage::ImageLumaA8)
-        }
-        DynamicImage::ImageRgba8(_) => {
-            image::RgbaImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgba8)
-        }
+        DynamicImage::ImageLuma8(_) => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
+        DynamicImage::ImageLumaA8(_) => image::GrayAlphaImage::from_raw(w, h, pixels).map(DynamicImage::ImageLumaA8),
+        DynamicImage::ImageRgba8(_) => image::RgbaImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgba8),
         _ => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
     };
     rebuilt.expect("pixel buffer has the size of the image it was taken from")
@@ -92,9 +78,7 @@ pub(crate) fn with_pixels(like: &DynamicImage, pixels: Vec<u8>) -> DynamicImage 
 
 fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     let radius = (sigma * 3.0).ceil() as i32;
-    let mut kernel: Vec<f32> = (-radius..=radius)
-        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
-        .collect();
+    let mut kernel: Vec<f32> = (-radius..=radius).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
     let sum: f32 = kernel.iter().sum();
     kernel.iter_mut().for_each(|k| *k /= sum);
     kernel
@@ -111,8 +95,7 @@ fn box_radii(sigma: f32) -> [usize; 3] {
     }
     let upper = lower + 2;
     let lower_f = lower as f32;
-    let m = ((12.0 * sigma * sigma - n * lower_f * lower_f - 4.0 * n * lower_f - 3.0 * n)
-        / (-4.0 * lower_f - 4.0))
+    let m = ((12.0 * sigma * sigma - n * lower_f * lower_f - 4.0 * n * lower_f - 3.0 * n) / (-4.0 * lower_f - 4.0))
         .round() as i32;
     let mut radii = [0usize; 3];
     for (i, radius) in radii.iter_mut().enumerate() {
@@ -142,10 +125,8 @@ impl Plane {
         let mut out = vec![0u8; src.len()];
         let mut padded = vec![0f32; (self.width + 2 * radius) * ch];
         let mut acc = vec![0f32; self.row_len()];
-        for (y, (row, out_row)) in src
-            .chunks_exact(self.row_len())
-            .zip(out.chunks_exact_mut(self.row_len()))
-            .enumerate()
+        for (y, (row, out_row)) in
+            src.chunks_exact(self.row_len()).zip(out.chunks_exact_mut(self.row_len())).enumerate()
         {
             if y % ROWS_PER_CHECK == 0 {
                 deadline.check()?;
@@ -198,10 +179,8 @@ impl Plane {
         let window = (2 * radius + 1) as u32;
         let last = self.width - 1;
         let mut out = vec![0u8; src.len()];
-        for (y, (row, out_row)) in src
-            .chunks_exact(self.row_len())
-            .zip(out.chunks_exact_mut(self.row_len()))
-            .enumerate()
+        for (y, (row, out_row)) in
+            src.chunks_exact(self.row_len()).zip(out.chunks_exact_mut(self.row_len())).enumerate()
         {
             if y % ROWS_PER_CHECK == 0 {
                 deadline.check()?;
@@ -225,14 +204,9 @@ impl Plane {
         let window = (2 * radius + 1) as u32;
         let last = self.height - 1;
         let row = |y: usize| &src[y.min(last) * len..(y.min(last) + 1) * len];
-        let mut sum: Vec<u32> = row(0)
-            .iter()
-            .map(|&v| u32::from(v) * (radius as u32 + 1))
-            .collect();
+        let mut sum: Vec<u32> = row(0).iter().map(|&v| u32::from(v) * (radius as u32 + 1)).collect();
         for y in 1..=radius {
-            sum.iter_mut()
-                .zip(row(y))
-                .for_each(|(s, &v)| *s += u32::from(v));
+            sum.iter_mut().zip(row(y)).for_each(|(s, &v)| *s += u32::from(v));
         }
         let mut out = vec![0u8; src.len()];
         for (y, out_row) in out.chunks_exact_mut(len).enumerate() {
@@ -281,10 +255,7 @@ mod tests {
         for sigma in [0.3f32, 1.0, 2.5, 6.0] {
             let kernel = gaussian_kernel(sigma);
             assert!((kernel.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-            assert!(kernel
-                .iter()
-                .zip(kernel.iter().rev())
-                .all(|(a, b)| (a - b).abs() < 1e-7));
+            assert!(kernel.iter().zip(kernel.iter().rev()).all(|(a, b)| (a - b).abs() < 1e-7));
         }
     }
 
@@ -292,16 +263,9 @@ mod tests {
     fn three_boxes_have_the_variance_of_the_gaussian() {
         for sigma in [7.0f32, 12.0, 50.0, 200.0] {
             // A box of radius r has variance ((2r+1)^2 - 1) / 12; variances add.
-            let variance: f32 = box_radii(sigma)
-                .iter()
-                .map(|&r| (((2 * r + 1).pow(2) - 1) as f32) / 12.0)
-                .sum();
+            let variance: f32 = box_radii(sigma).iter().map(|&r| (((2 * r + 1).pow(2) - 1) as f32) / 12.0).sum();
             let relative = (variance.sqrt() - sigma).abs() / sigma;
-            assert!(
-                relative < 0.08,
-                "sigma {sigma}: boxes give {}",
-                variance.sqrt()
-            );
+            assert!(relative < 0.08, "sigma {sigma}: boxes give {}", variance.sqrt());
         }
     }
 }

@@ -45,30 +45,15 @@ pub(crate) fn into_rgba(image: DynamicImage) -> RgbaImage {
 
 /// The layout an op should produce when it paints `background` into an image: alpha is
 /// added only when the colour is not opaque.
-pub(crate) fn canvas_like(
-    image: &DynamicImage,
-    width: u32,
-    height: u32,
-    background: [u8; 4],
-) -> DynamicImage {
+pub(crate) fn canvas_like(image: &DynamicImage, width: u32, height: u32, background: [u8; 4]) -> DynamicImage {
     let opaque = background[3] == 255;
     match image {
-        DynamicImage::ImageLuma8(_)
-            if opaque && background[0] == background[1] && background[1] == background[2] =>
-        {
-            DynamicImage::ImageLuma8(GrayImage::from_pixel(
-                width,
-                height,
-                image::Luma([background[0]]),
-            ))
+        DynamicImage::ImageLuma8(_) if opaque && background[0] == background[1] && background[1] == background[2] => {
+            DynamicImage::ImageLuma8(GrayImage::from_pixel(width, height, image::Luma([background[0]])))
         }
-        DynamicImage::ImageRgb8(_) | DynamicImage::ImageLuma8(_) if opaque => {
-            DynamicImage::ImageRgb8(RgbImage::from_pixel(
-                width,
-                height,
-                Rgb([background[0], background[1], background[2]]),
-            ))
-        }
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageLuma8(_) if opaque => DynamicImage::ImageRgb8(
+            RgbImage::from_pixel(width, height, Rgb([background[0], background[1], background[2]])),
+        ),
         _ => DynamicImage::ImageRgba8(RgbaImage::from_pixel(width, height, Rgba(background))),
     }
 }
@@ -76,15 +61,9 @@ pub(crate) fn canvas_like(
 /// Copies `src` onto `dst` at (x, y), converting layouts as needed; parts outside are clipped.
 pub(crate) fn paste(dst: &mut DynamicImage, src: &DynamicImage, x: u32, y: u32) {
     match dst {
-        DynamicImage::ImageLuma8(d) => {
-            image::imageops::replace(d, &src.to_luma8(), i64::from(x), i64::from(y))
-        }
-        DynamicImage::ImageRgb8(d) => {
-            image::imageops::replace(d, &src.to_rgb8(), i64::from(x), i64::from(y))
-        }
-        DynamicImage::ImageRgba8(d) => {
-            image::imageops::replace(d, &src.to_rgba8(), i64::from(x), i64::from(y))
-        }
+        DynamicImage::ImageLuma8(d) => image::imageops::replace(d, &src.to_luma8(), i64::from(x), i64::from(y)),
+        DynamicImage::ImageRgb8(d) => image::imageops::replace(d, &src.to_rgb8(), i64::from(x), i64::from(y)),
+        DynamicImage::ImageRgba8(d) => image::imageops::replace(d, &src.to_rgba8(), i64::from(x), i64::from(y)),
         other => {
             let mut rgba = other.to_rgba8();
             image::imageops::replace(&mut rgba, &src.to_rgba8(), i64::from(x), i64::from(y));
@@ -99,12 +78,7 @@ mod tests {
 
     #[test]
     fn blending_is_exact_at_the_ends_and_rounds_in_between() {
-        let cases = [
-            (200, 10, 255, 200),
-            (200, 10, 0, 10),
-            (255, 0, 128, 128),
-            (0, 255, 128, 127),
-        ];
+        let cases = [(200, 10, 255, 200), (200, 10, 0, 10), (255, 0, 128, 128), (0, 255, 128, 127)];
         for (fg, bg, alpha, expected) in cases {
             assert_eq!(blend(fg, bg, alpha), expected, "{fg} over {bg} at {alpha}");
         }

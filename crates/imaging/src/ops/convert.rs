@@ -23,10 +23,7 @@ impl Params for Convert {
                 } else {
                     "cannot be written; use jpeg, png, webp or avif"
                 };
-                return Err(FieldError::new(
-                    "format",
-                    format!("{}: {why}", format.extension()),
-                ));
+                return Err(FieldError::new("format", format!("{}: {why}", format.extension())));
             }
         }
         Ok(())

@@ -26,13 +26,7 @@ pub struct Crop {
 
 impl Default for Crop {
     fn default() -> Self {
-        Crop {
-            x: None,
-            y: None,
-            width: 256,
-            height: 256,
-            gravity: Gravity::Centre,
-        }
+        Crop { x: None, y: None, width: 256, height: 256, gravity: Gravity::Centre }
     }
 }
 
@@ -41,14 +35,8 @@ impl Params for Crop {
         check_range("width", self.width, 1, MAX_SIDE)?;
         check_range("height", self.height, 1, MAX_SIDE)?;
         match (self.x, self.y) {
-            (Some(_), None) => Err(FieldError::new(
-                "y",
-                "give both x and y, or neither (to use gravity)",
-            )),
-            (None, Some(_)) => Err(FieldError::new(
-                "x",
-                "give both x and y, or neither (to use gravity)",
-            )),
+            (Some(_), None) => Err(FieldError::new("y", "give both x and y, or neither (to use gravity)")),
+            (None, Some(_)) => Err(FieldError::new("x", "give both x and y, or neither (to use gravity)")),
             _ => Ok(()),
         }
     }
@@ -56,11 +44,7 @@ impl Params for Crop {
 
 impl Crop {
     /// The rectangle (x, y, width, height) this crop takes from an image of the given size.
-    pub(crate) fn rectangle(
-        &self,
-        img_w: u32,
-        img_h: u32,
-    ) -> std::result::Result<(u32, u32, u32, u32), String> {
+    pub(crate) fn rectangle(&self, img_w: u32, img_h: u32) -> std::result::Result<(u32, u32, u32, u32), String> {
         match (self.x, self.y) {
             (Some(x), Some(y)) => {
                 let fits_x = u64::from(x) + u64::from(self.width) <= u64::from(img_w);

@@ -84,11 +84,7 @@ impl Color {
 impl Serialize for Color {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let [r, g, b, a] = self.0;
-        let text = if a == 255 {
-            format!("#{r:02x}{g:02x}{b:02x}")
-        } else {
-            format!("#{r:02x}{g:02x}{b:02x}{a:02x}")
-        };
+        let text = if a == 255 { format!("#{r:02x}{g:02x}{b:02x}") } else { format!("#{r:02x}{g:02x}{b:02x}{a:02x}") };
         serializer.serialize_str(&text)
     }
 }
@@ -114,11 +110,9 @@ impl JsonSchema for Color {
             instance_type: Some(schemars::schema::InstanceType::String.into()),
             ..Default::default()
         };
-        schema.string().pattern = Some(
-            "^(#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|transparent|white|black)$".into(),
-        );
-        schema.metadata().description =
-            Some("A colour: #rgb, #rrggbb, #rrggbbaa, transparent, white or black".into());
+        schema.string().pattern =
+            Some("^(#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|transparent|white|black)$".into());
+        schema.metadata().description = Some("A colour: #rgb, #rrggbb, #rrggbbaa, transparent, white or black".into());
         schema.into()
     }
 }

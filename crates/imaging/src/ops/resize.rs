@@ -114,50 +114,25 @@ impl Resize {
         let px = |v: f64| (v.round() as u32).max(1);
         match self.fit {
             Fit::Fill => {
-                let (w, h) = if self.upscale {
-                    (box_w, box_h)
-                } else {
-                    (box_w.min(sw), box_h.min(sh))
-                };
+                let (w, h) = if self.upscale { (box_w, box_h) } else { (box_w.min(sw), box_h.min(sh)) };
                 let scaled = (px(w), px(h));
-                Plan {
-                    scaled,
-                    source: full,
-                    canvas: scaled,
-                    offset: (0, 0),
-                }
+                Plan { scaled, source: full, canvas: scaled, offset: (0, 0) }
             }
             Fit::Inside | Fit::Contain => {
                 let scale = limit((box_w / sw).min(box_h / sh));
                 let scaled = (px(sw * scale), px(sh * scale));
-                let canvas = if self.fit == Fit::Contain {
-                    (px(box_w).max(scaled.0), px(box_h).max(scaled.1))
-                } else {
-                    scaled
-                };
+                let canvas =
+                    if self.fit == Fit::Contain { (px(box_w).max(scaled.0), px(box_h).max(scaled.1)) } else { scaled };
                 let offset = self.gravity.place(canvas, scaled, 0);
-                Plan {
-                    scaled,
-                    source: full,
-                    canvas,
-                    offset,
-                }
+                Plan { scaled, source: full, canvas, offset }
             }
             Fit::Cover => {
                 let scale = limit((box_w / sw).max(box_h / sh));
                 let scaled = (px(box_w.min(sw * scale)), px(box_h.min(sh * scale)));
                 // The window of the source that, scaled, fills the output exactly.
-                let (win_w, win_h) = (
-                    (f64::from(scaled.0) / scale).min(sw),
-                    (f64::from(scaled.1) / scale).min(sh),
-                );
+                let (win_w, win_h) = ((f64::from(scaled.0) / scale).min(sw), (f64::from(scaled.1) / scale).min(sh));
                 let (left, top) = place_f64(self.gravity, (sw, sh), (win_w, win_h));
-                Plan {
-                    scaled,
-                    source: (left, top, win_w, win_h),
-                    canvas: scaled,
-                    offset: (0, 0),
-                }
+                Plan { scaled, source: (left, top, win_w, win_h), canvas: scaled, offset: (0, 0) }
             }
         }
     }
@@ -169,22 +144,26 @@ impl Resize {
         let (_, _, win_w, win_h) = plan.source;
         let need_w = f64::from(plan.scaled.0) * f64::from(width) / win_w;
         let need_h = f64::from(plan.scaled.1) * f64::from(height) / win_h;
-        Some(SizeHint {
-            width: need_w.ceil() as u32,
-            height: need_h.ceil() as u32,
-        })
+        Some(SizeHint { width: need_w.ceil() as u32, height: need_h.ceil() as u32 })
     }
 
     pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
-        let plan = self.plan(image.width(), image.height());
-        ctx.limits
-            .check_output(u64::from(plan.canvas.0), u64::from(plan.canvas.1))?;
+        let actual = (image.width(), image.height());
+        let logical = ctx.logical_size.unwrap_or(actual);
+        let mut plan = self.plan(logical.0, logical.1);
+        if logical != actual {
+            // Planned on the full-size image; read the window from the shrunk one.
+            let (fx, fy) = (f64::from(actual.0) / f64::from(logical.0), f64::from(actual.1) / f64::from(logical.1));
+            let (left, top, width, height) = plan.source;
+            plan.source =
+                (left * fx, top * fy, (width * fx).min(f64::from(actual.0)), (height * fy).min(f64::from(actual.1)));
+        }
+        ctx.limits.check_output(u64::from(plan.canvas.0), u64::from(plan.canvas.1))?;
         let scaled = resample(&image, plan.source, plan.scaled, self.filter)?;
         if plan.canvas == plan.scaled {
             return Ok(scaled);
         }
-        let mut canvas =
-            color::canvas_like(&scaled, plan.canvas.0, plan.canvas.1, self.background.0);
+        let mut canvas = color::canvas_like(&scaled, plan.canvas.0, plan.canvas.1, self.background.0);
         color::paste(&mut canvas, &scaled, plan.offset.0, plan.offset.1);
         Ok(canvas)
     }
@@ -215,10 +194,7 @@ pub(crate) fn resample(
     filter: Filter,
 ) -> Result<DynamicImage> {
     let (left, top, width, height) = source;
-    let whole = left == 0.0
-        && top == 0.0
-        && width == f64::from(image.width())
-        && height == f64::from(image.height());
+    let whole = left == 0.0 && top == 0.0 && width == f64::from(image.width()) && height == f64::from(image.height());
     if whole && size == (image.width(), image.height()) {
         return Ok(image.clone());
     }
@@ -230,9 +206,7 @@ pub(crate) fn resample(
         Filter::Mitchell => ResizeAlg::Convolution(FilterType::Mitchell),
         Filter::Lanczos3 => ResizeAlg::Convolution(FilterType::Lanczos3),
     };
-    let options = ResizeOptions::new()
-        .resize_alg(algorithm)
-        .crop(left, top, width, height);
+    let options = ResizeOptions::new().resize_alg(algorithm).crop(left, top, width, height);
     Resizer::new()
         .resize(image, &mut dst, &options)
         .map_err(|err| Error::Internal(format!("resampling failed: {err}")))?;

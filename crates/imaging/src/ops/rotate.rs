@@ -23,11 +23,7 @@ pub struct Rotate {
 
 impl Default for Rotate {
     fn default() -> Self {
-        Rotate {
-            angle: 90.0,
-            background: Color::BLACK,
-            expand: true,
-        }
+        Rotate { angle: 90.0, background: Color::BLACK, expand: true }
     }
 }
 
@@ -63,14 +59,8 @@ pub(crate) fn rotate(
     let (w, h) = (f64::from(image.width()), f64::from(image.height()));
     let radians = f64::from(angle).to_radians();
     let (sin, cos) = radians.sin_cos();
-    let (out_w, out_h) = if expand {
-        (
-            (w * cos.abs() + h * sin.abs()).ceil(),
-            (w * sin.abs() + h * cos.abs()).ceil(),
-        )
-    } else {
-        (w, h)
-    };
+    let (out_w, out_h) =
+        if expand { ((w * cos.abs() + h * sin.abs()).ceil(), (w * sin.abs() + h * cos.abs()).ceil()) } else { (w, h) };
     ctx.limits.check_output(out_w as u64, out_h as u64)?;
     let rotated = sample_rotated(
         &color::into_rgba(image.clone()),
@@ -81,10 +71,8 @@ pub(crate) fn rotate(
         &ctx.deadline,
     )?;
     let keep_alpha = image.color().has_alpha() || !background.is_opaque();
-    let grey = matches!(
-        image,
-        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_)
-    ) && background.0[0] == background.0[1]
+    let grey = matches!(image, DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_))
+        && background.0[0] == background.0[1]
         && background.0[1] == background.0[2];
     let rotated = DynamicImage::ImageRgba8(rotated);
     Ok(match (keep_alpha, grey) {
@@ -129,12 +117,7 @@ fn sample_rotated(
             let sy = -sin * dx + cos * dy + scy - 0.5;
             let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
             let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
-            let (a, b, c, d) = (
-                fetch(x0, y0),
-                fetch(x0 + 1, y0),
-                fetch(x0, y0 + 1),
-                fetch(x0 + 1, y0 + 1),
-            );
+            let (a, b, c, d) = (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1));
             let mut mixed = [0f32; 4];
             for i in 0..4 {
                 let top = a[i] + (b[i] - a[i]) * fx;
@@ -149,12 +132,7 @@ fn sample_rotated(
 
 fn premultiplied([r, g, b, a]: [u8; 4]) -> [f32; 4] {
     let alpha = f32::from(a) / 255.0;
-    [
-        f32::from(r) * alpha,
-        f32::from(g) * alpha,
-        f32::from(b) * alpha,
-        f32::from(a),
-    ]
+    [f32::from(r) * alpha, f32::from(g) * alpha, f32::from(b) * alpha, f32::from(a)]
 }
 
 fn unpremultiplied([r, g, b, a]: [f32; 4]) -> [u8; 4] {
@@ -163,10 +141,5 @@ fn unpremultiplied([r, g, b, a]: [f32; 4]) -> [u8; 4] {
     }
     let alpha = a / 255.0;
     let channel = |v: f32| (v / alpha).round().clamp(0.0, 255.0) as u8;
-    [
-        channel(r),
-        channel(g),
-        channel(b),
-        a.round().clamp(0.0, 255.0) as u8,
-    ]
+    [channel(r), channel(g), channel(b), a.round().clamp(0.0, 255.0) as u8]
 }

@@ -22,11 +22,7 @@ pub struct Sharpen {
 
 impl Default for Sharpen {
     fn default() -> Self {
-        Sharpen {
-            sigma: 1.0,
-            amount: 1.0,
-            threshold: 0,
-        }
+        Sharpen { sigma: 1.0, amount: 1.0, threshold: 0 }
     }
 }
 
@@ -41,17 +37,10 @@ impl Sharpen {
     pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
         let blurred = gaussian(&image, self.sigma, &ctx.deadline)?;
         let channels = usize::from(image.color().channel_count());
-        let colour_channels = if image.color().has_alpha() {
-            channels - 1
-        } else {
-            channels
-        };
+        let colour_channels = if image.color().has_alpha() { channels - 1 } else { channels };
         let threshold = i16::from(self.threshold);
         let mut pixels = image.as_bytes().to_vec();
-        for (px, soft) in pixels
-            .chunks_exact_mut(channels)
-            .zip(blurred.as_bytes().chunks_exact(channels))
-        {
+        for (px, soft) in pixels.chunks_exact_mut(channels).zip(blurred.as_bytes().chunks_exact(channels)) {
             for c in 0..colour_channels {
                 let diff = i16::from(px[c]) - i16::from(soft[c]);
                 if diff.abs() >= threshold {

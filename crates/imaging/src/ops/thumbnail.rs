@@ -26,12 +26,7 @@ pub struct Thumbnail {
 
 impl Default for Thumbnail {
     fn default() -> Self {
-        Thumbnail {
-            width: 256,
-            height: None,
-            crop: false,
-            gravity: Gravity::Centre,
-        }
+        Thumbnail { width: 256, height: None, crop: false, gravity: Gravity::Centre }
     }
 }
 
@@ -42,10 +37,7 @@ impl Params for Thumbnail {
             check_range("height", height, 1, MAX_SIDE)?;
         }
         if self.crop && self.height.is_none() {
-            return Err(FieldError::new(
-                "crop",
-                "cropping needs a box: give a height too",
-            ));
+            return Err(FieldError::new("crop", "cropping needs a box: give a height too"));
         }
         Ok(())
     }

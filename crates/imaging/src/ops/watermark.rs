@@ -28,13 +28,7 @@ pub struct Watermark {
 
 impl Default for Watermark {
     fn default() -> Self {
-        Watermark {
-            image: String::new(),
-            opacity: 0.5,
-            gravity: Gravity::SouthEast,
-            margin: 16,
-            scale: Some(0.25),
-        }
+        Watermark { image: String::new(), opacity: 0.5, gravity: Gravity::SouthEast, margin: 16, scale: Some(0.25) }
     }
 }
 
@@ -57,27 +51,16 @@ impl Params for Watermark {
 
 impl Watermark {
     pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
-        let overlay = ctx
-            .assets
-            .image(&self.image)
-            .map_err(|message| Error::Asset {
-                reference: self.image.clone(),
-                message,
-            })?;
+        let overlay =
+            ctx.assets.image(&self.image).map_err(|message| Error::Asset { reference: self.image.clone(), message })?;
         let overlay = match self.scale {
             Some(scale) => {
                 let width = ((image.width() as f32 * scale).round() as u32).max(1);
-                let height = ((u64::from(overlay.height()) * u64::from(width))
-                    .div_ceil(u64::from(overlay.width())) as u32)
+                let height = ((u64::from(overlay.height()) * u64::from(width)).div_ceil(u64::from(overlay.width()))
+                    as u32)
                     .max(1);
-                ctx.limits
-                    .check_output(u64::from(width), u64::from(height))?;
-                let whole = (
-                    0.0,
-                    0.0,
-                    f64::from(overlay.width()),
-                    f64::from(overlay.height()),
-                );
+                ctx.limits.check_output(u64::from(width), u64::from(height))?;
+                let whole = (0.0, 0.0, f64::from(overlay.width()), f64::from(overlay.height()));
                 resample(&overlay, whole, (width, height), Filter::Lanczos3)?
             }
             None => (*overlay).clone(),
@@ -94,23 +77,14 @@ impl Watermark {
                 ),
             ));
         }
-        let (x, y) = self.gravity.place(
-            (image.width(), image.height()),
-            (overlay.width(), overlay.height()),
-            self.margin,
-        );
+        let (x, y) =
+            self.gravity.place((image.width(), image.height()), (overlay.width(), overlay.height()), self.margin);
         Ok(composite(image, &overlay.to_rgba8(), x, y, self.opacity))
     }
 }
 
 /// Source-over compositing of `overlay` at (x, y) with an extra `opacity`.
-fn composite(
-    base: DynamicImage,
-    overlay: &image::RgbaImage,
-    x: u32,
-    y: u32,
-    opacity: f32,
-) -> DynamicImage {
+fn composite(base: DynamicImage, overlay: &image::RgbaImage, x: u32, y: u32, opacity: f32) -> DynamicImage {
     let has_alpha = base.color().has_alpha();
     let mut canvas = base.to_rgba8();
     for (ox, oy, px) in overlay.enumerate_pixels() {
@@ -125,8 +99,7 @@ fn composite(
         let dst_a = f32::from(dst.0[3]) / 255.0;
         let out_a = src_a + dst_a * (1.0 - src_a);
         for (i, s) in [r, g, b].into_iter().enumerate() {
-            let mixed =
-                (f32::from(s) * src_a + f32::from(dst.0[i]) * dst_a * (1.0 - src_a)) / out_a;
+            let mixed = (f32::from(s) * src_a + f32::from(dst.0[i]) * dst_a * (1.0 - src_a)) / out_a;
             dst.0[i] = mixed.round().clamp(0.0, 255.0) as u8;
         }
         dst.0[3] = (out_a * 255.0).round() as u8;

@@ -21,10 +21,7 @@ pub struct PipelineError {
 
 impl PipelineError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        PipelineError {
-            path: path.into(),
-            message: message.into(),
-        }
+        PipelineError { path: path.into(), message: message.into() }
     }
 }
 
@@ -41,14 +38,14 @@ struct Document {
 
 impl Pipeline {
     pub fn parse_json(text: &str) -> Result<Pipeline, PipelineError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|err| PipelineError::new("", format!("not valid JSON: {err}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|err| PipelineError::new("", format!("not valid JSON: {err}")))?;
         Pipeline::from_value(value)
     }
 
     pub fn parse_yaml(text: &str) -> Result<Pipeline, PipelineError> {
-        let value: Value = serde_yaml_ng::from_str(text)
-            .map_err(|err| PipelineError::new("", format!("not valid YAML: {err}")))?;
+        let value: Value =
+            serde_yaml_ng::from_str(text).map_err(|err| PipelineError::new("", format!("not valid YAML: {err}")))?;
         Pipeline::from_value(value)
     }
 
@@ -56,16 +53,10 @@ impl Pipeline {
     pub fn from_value(value: Value) -> Result<Pipeline, PipelineError> {
         let document: Document = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
-            PipelineError::new(
-                if path == "." { String::new() } else { path },
-                err.into_inner().to_string(),
-            )
+            PipelineError::new(if path == "." { String::new() } else { path }, err.into_inner().to_string())
         })?;
         if document.version != VERSION {
-            return Err(PipelineError::new(
-                "version",
-                format!("must be {VERSION}, got {}", document.version),
-            ));
+            return Err(PipelineError::new("version", format!("must be {VERSION}, got {}", document.version)));
         }
         if document.steps.len() > MAX_STEPS {
             return Err(PipelineError::new(
@@ -92,8 +83,7 @@ impl Pipeline {
             .iter()
             .enumerate()
             .map(|(i, text)| {
-                inline_step(text.as_ref())
-                    .map_err(|message| PipelineError::new(format!("steps[{i}]"), message))
+                inline_step(text.as_ref()).map_err(|message| PipelineError::new(format!("steps[{i}]"), message))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut document = Map::new();
@@ -112,30 +102,18 @@ fn parse_step(index: usize, step: Value) -> Result<Op, PipelineError> {
         }
     };
     let Value::Object(mut params) = step else {
-        return Err(PipelineError::new(
-            at(""),
-            "a step must be an object with an `op` key",
-        ));
+        return Err(PipelineError::new(at(""), "a step must be an object with an `op` key"));
     };
     let name = match params.remove("op") {
         Some(Value::String(name)) => name,
         Some(_) => return Err(PipelineError::new(at("op"), "must be a string")),
-        None => {
-            return Err(PipelineError::new(
-                at("op"),
-                "missing: every step names its op",
-            ))
-        }
+        None => return Err(PipelineError::new(at("op"), "missing: every step names its op")),
     };
     let op_name = OpName::parse(&name).ok_or_else(|| {
         let known: Vec<&str> = OpName::ALL.iter().map(|op| op.as_str()).collect();
-        PipelineError::new(
-            at("op"),
-            format!("unknown op `{name}`; known ops: {}", known.join(", ")),
-        )
+        PipelineError::new(at("op"), format!("unknown op `{name}`; known ops: {}", known.join(", ")))
     })?;
-    Op::parse(op_name, Value::Object(params))
-        .map_err(|err| PipelineError::new(at(&err.field), err.message))
+    Op::parse(op_name, Value::Object(params)).map_err(|err| PipelineError::new(at(&err.field), err.message))
 }
 
 fn inline_step(text: &str) -> Result<Value, String> {
@@ -147,11 +125,9 @@ fn inline_step(text: &str) -> Result<Value, String> {
         if pair.is_empty() {
             continue;
         }
-        let (key, value) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("`{pair}` is not key=value"))?;
-        let value = serde_json::from_str::<Value>(value.trim())
-            .unwrap_or_else(|_| Value::String(value.trim().to_string()));
+        let (key, value) = pair.split_once('=').ok_or_else(|| format!("`{pair}` is not key=value"))?;
+        let value =
+            serde_json::from_str::<Value>(value.trim()).unwrap_or_else(|_| Value::String(value.trim().to_string()));
         step.insert(key.trim().to_string(), value);
     }
     Ok(Value::Object(step))
