@@ -20,6 +20,7 @@ pub struct EncodeOptions {
     /// Output format. `None` keeps the input's format where it can be written, else PNG.
     pub format: Option<Format>,
     /// Lossy quality, 1..=100 (JPEG, lossy WebP, AVIF).
+    #[schemars(range(min = 1, max = 100))]
     pub quality: u8,
     /// Progressive JPEG (loads coarse-to-fine; usually a little smaller).
     pub progressive: bool,
@@ -28,6 +29,7 @@ pub struct EncodeOptions {
     /// Lossless WebP instead of lossy.
     pub lossless: bool,
     /// PNG compression level, 0 (none) ..= 9 (smallest).
+    #[schemars(range(max = 9))]
     pub compression: u8,
     /// Copy the source's ICC colour profile into the output (JPEG, PNG, WebP).
     pub keep_icc: bool,

@@ -12,12 +12,16 @@ use super::{check_range, FieldError, Params};
 #[serde(default, deny_unknown_fields)]
 pub struct Adjust {
     /// Added to every channel, as a fraction of full scale (-1..=1; 0 = unchanged).
+    #[schemars(range(min = -1.0, max = 1.0))]
     pub brightness: f32,
     /// Contrast around mid-grey (0..=4; 1 = unchanged, 0 = flat grey).
+    #[schemars(range(min = 0.0, max = 4.0))]
     pub contrast: f32,
     /// Colourfulness (0..=4; 1 = unchanged, 0 = grey).
+    #[schemars(range(min = 0.0, max = 4.0))]
     pub saturation: f32,
     /// Gamma (0.1..=10; 1 = unchanged, above 1 brightens mid-tones).
+    #[schemars(range(min = 0.1, max = 10.0))]
     pub gamma: f32,
 }
 

@@ -20,22 +20,28 @@ use crate::error::Result;
 #[serde(default, deny_unknown_fields)]
 pub struct Augment {
     /// How many variants to make from each image (1..=64).
+    #[schemars(range(min = 1, max = 64))]
     pub variants: u32,
     /// Base seed; the same seed and image give the same variants, on any machine.
     pub seed: u64,
     /// Probability of a horizontal flip (0..=1).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub flip_horizontal: f32,
     /// Probability of a vertical flip (0..=1).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub flip_vertical: f32,
     /// Largest rotation either way, in degrees (0..=180). Corners are filled black, and
     /// the size is kept.
+    #[schemars(range(min = 0.0, max = 180.0))]
     pub max_rotation: f32,
     /// Range of the crop's area as a fraction of the image, [min, max] within (0, 1]; the
     /// crop keeps the aspect ratio and is resized back to the original size.
     pub crop_scale: [f32; 2],
     /// Brightness, contrast and saturation factors are drawn from [1 - j, 1 + j] (0..=1).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub color_jitter: f32,
     /// Standard deviation of added Gaussian noise, in 0..=255 levels (0..=64).
+    #[schemars(range(min = 0.0, max = 64.0))]
     pub noise: f32,
     /// Also pass the unchanged image on, before the variants.
     pub keep_original: bool,

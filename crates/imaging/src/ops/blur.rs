@@ -14,6 +14,7 @@ use crate::limits::Deadline;
 #[serde(default, deny_unknown_fields)]
 pub struct Blur {
     /// Standard deviation of the Gaussian, in pixels (0.3..=200).
+    #[schemars(range(min = 0.3, max = 200.0))]
     pub sigma: f32,
 }
 

@@ -17,8 +17,10 @@ pub struct Crop {
     /// Top edge in pixels.
     pub y: Option<u32>,
     /// Width of the rectangle. With gravity, clipped to the image.
+    #[schemars(range(min = 1, max = 65535))]
     pub width: u32,
     /// Height of the rectangle. With gravity, clipped to the image.
+    #[schemars(range(min = 1, max = 65535))]
     pub height: u32,
     /// Where the rectangle sits when `x` and `y` are not given.
     pub gravity: Gravity,

@@ -18,8 +18,10 @@ pub const MAX_SIDE: u32 = 65_535;
 #[serde(default, deny_unknown_fields)]
 pub struct Resize {
     /// Target width in pixels; omit to follow the height and the aspect ratio.
+    #[schemars(range(min = 1, max = 65535))]
     pub width: Option<u32>,
     /// Target height in pixels; omit to follow the width and the aspect ratio.
+    #[schemars(range(min = 1, max = 65535))]
     pub height: Option<u32>,
     /// How to reconcile the aspect ratio when both sides are given.
     pub fit: Fit,

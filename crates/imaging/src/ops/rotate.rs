@@ -14,6 +14,7 @@ use crate::limits::Deadline;
 #[serde(default, deny_unknown_fields)]
 pub struct Rotate {
     /// Clockwise angle in degrees (-360..=360).
+    #[schemars(range(min = -360.0, max = 360.0))]
     pub angle: f32,
     /// Colour of the corners uncovered by a non-right-angle rotation.
     pub background: Color,

@@ -13,8 +13,10 @@ use crate::error::Result;
 #[serde(default, deny_unknown_fields)]
 pub struct Sharpen {
     /// Radius of the detail to enhance, as a Gaussian sigma in pixels (0.3..=20).
+    #[schemars(range(min = 0.3, max = 20.0))]
     pub sigma: f32,
     /// Strength: 0 does nothing, 1 doubles local contrast (0..=10).
+    #[schemars(range(min = 0.0, max = 10.0))]
     pub amount: f32,
     /// Differences smaller than this (0..=255) are left alone, so noise is not amplified.
     pub threshold: u8,

@@ -15,8 +15,10 @@ use crate::error::Result;
 #[serde(default, deny_unknown_fields)]
 pub struct Thumbnail {
     /// Box width in pixels.
+    #[schemars(range(min = 1, max = 65535))]
     pub width: u32,
     /// Box height in pixels; omit for a width-only box (height follows the aspect ratio).
+    #[schemars(range(min = 1, max = 65535))]
     pub height: Option<u32>,
     /// Fill the whole box and crop the overflow, instead of fitting inside it.
     pub crop: bool,

@@ -17,12 +17,15 @@ pub struct Watermark {
     /// CLI, an image id for the service).
     pub image: String,
     /// Opacity of the overlay (0..=1).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub opacity: f32,
     /// Where the overlay sits.
     pub gravity: Gravity,
     /// Distance from the edges the overlay touches, in pixels.
+    #[schemars(range(max = 10000))]
     pub margin: u32,
     /// Overlay width as a fraction of the base image's width (0.01..=1); omit to keep its size.
+    #[schemars(range(min = 0.01, max = 1.0))]
     pub scale: Option<f32>,
 }
 

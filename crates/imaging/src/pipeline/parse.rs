@@ -51,6 +51,9 @@ impl Pipeline {
 
     /// Parses a document already read as a JSON value (an API request body, say).
     pub fn from_value(value: Value) -> Result<Pipeline, PipelineError> {
+        if !value.is_object() {
+            return Err(PipelineError::new("", "a pipeline is an object with `version` and `steps`"));
+        }
         let document: Document = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
             PipelineError::new(if path == "." { String::new() } else { path }, err.into_inner().to_string())
