@@ -160,14 +160,16 @@ fn encode_webp(image: &DynamicImage, options: &EncodeOptions, icc_profile: Optio
     let pixels = if has_alpha { image.to_rgba8().into_raw() } else { image.to_rgb8().into_raw() };
     let layout = if has_alpha { webp::PixelLayout::Rgba } else { webp::PixelLayout::Rgb };
     let encoder = webp::Encoder::new(&pixels, layout, image.width(), image.height());
-    let encoded = if options.lossless {
-        encoder.encode_lossless()
-    } else {
-        encoder.encode(f32::from(options.quality.clamp(1, 100)))
-    };
+    let webp_error = |detail: String| Error::Encode { format: "WebP", detail };
+    let mut config = webp::WebPConfig::new().map_err(|()| webp_error("libwebp rejected its default config".into()))?;
+    config.lossless = i32::from(options.lossless);
+    // Lossless means every pixel, including the colour under fully transparent ones.
+    config.exact = i32::from(options.lossless);
+    config.quality = if options.lossless { 75.0 } else { f32::from(options.quality.clamp(1, 100)) };
+    let encoded = encoder.encode_advanced(&config).map_err(|err| webp_error(format!("{err:?}")))?;
     let bytes = encoded.to_vec();
     if bytes.is_empty() {
-        return Err(Error::Encode { format: "WebP", detail: "libwebp produced no output".into() });
+        return Err(webp_error("libwebp produced no output".into()));
     }
     match icc_profile {
         Some(icc) => webp_mux::with_icc_profile(&bytes, icc, image.width(), image.height(), has_alpha)
