@@ -27,6 +27,8 @@ fn every_test_photo_decodes_to_its_size_format_and_8_bit_layout() {
         ("chelsea.bmp", Format::Bmp, 120, 80, ColorType::Rgb8),
         ("chelsea.tif", Format::Tiff, 120, 80, ColorType::Rgb8),
         ("rotated-6.jpg", Format::Jpeg, 120, 160, ColorType::Rgb8),
+        ("chelsea-palette.png", Format::Png, 150, 100, ColorType::Rgb8),
+        ("logo-palette.png", Format::Png, 100, 100, ColorType::Rgba8),
     ];
     for (name, format, width, height, color) in cases {
         let bytes = photo(name);
