@@ -4,6 +4,7 @@
 
 mod exif;
 mod gif;
+mod header;
 mod jpeg;
 
 use std::io::Cursor;
@@ -54,7 +55,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe> {
         Format::Jpeg => jpeg::probe(bytes)?,
         _ => {
             let mut decoder = image_decoder(bytes, format, limits)?;
-            let (w, h) = decoder.dimensions();
+            let (w, h) = checked_size(format, decoder.dimensions())?;
             let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
             exif::oriented_size(w, h, orientation)
         }
@@ -73,18 +74,19 @@ pub fn decode(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Result<D
         gif::check_frame_count(bytes, limits.max_frames)?;
     }
     let mut decoder = image_decoder(bytes, format, limits)?;
-    let (width, height) = decoder.dimensions();
+    let (width, height) = checked_size(format, decoder.dimensions())?;
     limits.check_pixels(width, height)?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let icc_profile = decoder.icc_profile().ok().flatten();
-    let image = DynamicImage::from_decoder(decoder).map_err(|err| map_image_error(format, err))?;
+    let image = DynamicImage::from_decoder(decoder).map_err(|err| map_image_error(format, bytes, err))?;
     let mut image = to_8bit(image);
     image.apply_orientation(orientation);
     let (source_width, source_height) = (image.width(), image.height());
     Ok(Decoded { image, format, source_width, source_height, shrink: 1, icc_profile })
 }
 
-/// Checks what can be checked before looking inside: size, emptiness, a known magic.
+/// Checks what can be checked before a decoder library looks inside: emptiness, size, a
+/// known magic, and the pixel count the header declares.
 fn admit(bytes: &[u8], limits: &Limits) -> Result<Format> {
     if bytes.is_empty() {
         return Err(Error::Empty);
@@ -94,7 +96,27 @@ fn admit(bytes: &[u8], limits: &Limits) -> Result<Format> {
     if !format.can_decode() {
         return Err(Error::UnsupportedFormat);
     }
+    if let Some((width, height)) = header::declared_size(bytes, format) {
+        if width == 0 || height == 0 {
+            return Err(Error::Corrupt {
+                format: format.name(),
+                detail: format!("the header declares a {width}x{height} image"),
+            });
+        }
+        limits.check_pixels(width, height)?;
+    }
     Ok(format)
+}
+
+/// A decoder that reports a zero side has misread its header; treat the file as corrupt.
+fn checked_size(format: Format, (width, height): (u32, u32)) -> Result<(u32, u32)> {
+    if width == 0 || height == 0 {
+        return Err(Error::Corrupt {
+            format: format.name(),
+            detail: format!("the header declares a {width}x{height} image"),
+        });
+    }
+    Ok((width, height))
 }
 
 fn image_decoder<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<impl ImageDecoder + 'a> {
@@ -108,7 +130,7 @@ fn image_decoder<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(image_limits(limits));
-    reader.into_decoder().map_err(|err| map_image_error(format, err))
+    reader.into_decoder().map_err(|err| map_image_error(format, bytes, err))
 }
 
 /// The decoder crates enforce these while parsing, so a header that lies about its size
@@ -123,23 +145,26 @@ fn image_limits(limits: &Limits) -> image::Limits {
     out
 }
 
-fn map_image_error(format: Format, err: image::ImageError) -> Error {
+fn map_image_error(format: Format, bytes: &[u8], err: image::ImageError) -> Error {
     use image::error::{ImageError, LimitErrorKind};
+    let truncated = Error::Truncated { format: format.name() };
     match err {
-        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::Truncated { format: format.name() }
-        }
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => truncated,
+        // The header check in `admit` normally answers first; a decoder can still find a
+        // larger size further in (a later IFD, a frame), so say the same thing here.
         ImageError::Limits(limit) if matches!(limit.kind(), LimitErrorKind::DimensionError) => {
-            Error::Corrupt { format: format.name(), detail: "declared dimensions exceed the pixel limit".into() }
+            Error::Corrupt { format: format.name(), detail: "a size inside the file exceeds the pixel limit".into() }
         }
         ImageError::Limits(_) => Error::Corrupt {
             format: format.name(),
             detail: "decoding would need more memory than the pixel limit allows".into(),
         },
+        _ if format == Format::Webp && header::riff_is_truncated(bytes) => truncated,
         other => {
             let detail = other.to_string();
-            if detail.contains("end of file") || detail.contains("EOF") || detail.contains("eof") {
-                Error::Truncated { format: format.name() }
+            let lower = detail.to_ascii_lowercase();
+            if lower.contains("end of file") || lower.contains("eof") || lower.contains("unexpected end") {
+                truncated
             } else {
                 Error::Corrupt { format: format.name(), detail }
             }

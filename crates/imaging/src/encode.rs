@@ -152,9 +152,14 @@ fn encode_png(image: &DynamicImage, options: &EncodeOptions, icc_profile: Option
 }
 
 fn encode_webp(image: &DynamicImage, options: &EncodeOptions, icc_profile: Option<&[u8]>) -> Result<Vec<u8>> {
+    // WebP stores sides in 14 bits. Over that is the request's fault, not ours.
     const MAX_SIDE: u32 = 16_383;
     if image.width() > MAX_SIDE || image.height() > MAX_SIDE {
-        return Err(Error::Encode { format: "WebP", detail: format!("a side may be at most {MAX_SIDE} pixels") });
+        return Err(Error::OutputTooLarge {
+            width: image.width().into(),
+            height: image.height().into(),
+            limit: MAX_SIDE,
+        });
     }
     let has_alpha = image.color().has_alpha();
     let pixels = if has_alpha { image.to_rgba8().into_raw() } else { image.to_rgb8().into_raw() };

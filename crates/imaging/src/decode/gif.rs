@@ -37,11 +37,31 @@ pub(super) fn check_frame_count(bytes: &[u8], limit: u32) -> Result<()> {
                 };
                 pos = next;
             }
-            // Trailer, or garbage: stop counting either way.
+            // The trailer: a complete file, which must have shown at least one frame.
+            0x3B if frames == 0 => {
+                return Err(Error::Corrupt { format: "GIF", detail: "the file has no frames".into() });
+            }
+            // The trailer after frames, or garbage: stop counting either way.
             _ => return Ok(()),
         }
     }
     Ok(())
+}
+
+/// The extent (left + width, top + height) of the first frame's image descriptor.
+pub(super) fn first_frame_extent(bytes: &[u8]) -> Option<(u32, u32)> {
+    let mut pos = after_header(bytes)?;
+    loop {
+        match *bytes.get(pos)? {
+            0x2C => {
+                let field =
+                    |at: usize| bytes.get(pos + at..pos + at + 2).map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])));
+                return Some((field(1)? + field(5)?, field(3)? + field(7)?));
+            }
+            0x21 => pos = skip_sub_blocks(bytes, pos + 2)?,
+            _ => return None,
+        }
+    }
 }
 
 fn after_header(bytes: &[u8]) -> Option<usize> {

@@ -33,7 +33,7 @@ fn jpeg_segments(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 /// Luma and chroma sampling factors from the SOF segment, e.g. [(2,2),(1,1),(1,1)] for 4:2:0.
 fn sampling(bytes: &[u8]) -> (u8, Vec<(u8, u8)>) {
-    let (marker, sof) = jpeg_segments(bytes).into_iter().find(|(m, _)| matches!(m, 0xC0 | 0xC1 | 0xC2)).unwrap();
+    let (marker, sof) = jpeg_segments(bytes).into_iter().find(|(m, _)| matches!(m, 0xC0..=0xC2)).unwrap();
     let components = usize::from(sof[5]);
     (marker, (0..components).map(|i| (sof[7 + 3 * i] >> 4, sof[7 + 3 * i] & 0x0F)).collect())
 }
@@ -62,7 +62,11 @@ fn transparent_images_become_jpeg_over_white() {
 #[test]
 fn png_and_lossless_webp_round_trip_pixels_exactly() {
     let source = image::load_from_memory(&photo("logo.png")).unwrap().to_rgba8();
-    for steps in [&["convert:format=png,compression=0"][..], &["convert:format=png,compression=9"], &["convert:format=webp,lossless=true"]] {
+    for steps in [
+        &["convert:format=png,compression=0"][..],
+        &["convert:format=png,compression=9"],
+        &["convert:format=webp,lossless=true"],
+    ] {
         let out = run("logo.png", steps);
         let back = image::load_from_memory(&out.bytes).unwrap().to_rgba8();
         assert_eq!(back.as_raw(), source.as_raw(), "{steps:?}");

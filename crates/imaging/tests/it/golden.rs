@@ -12,6 +12,9 @@ use image::{ColorType, DynamicImage};
 const MAX_DIFF: u8 = 3;
 const MAX_MEAN_DIFF: f64 = 0.25;
 
+/// One golden case: name, input photo, inline steps, expected size and layout.
+type Case<'a> = (&'a str, &'a str, &'a [&'a str], (u32, u32), ColorType);
+
 struct TestAssets;
 
 impl Assets for TestAssets {
@@ -63,7 +66,7 @@ fn difference(a: &[u8], b: &[u8]) -> (u8, f64) {
 #[test]
 fn resize_goldens_cover_every_fit_and_filter() {
     use ColorType::*;
-    let cases: &[(&str, &str, &[&str], (u32, u32), ColorType)] = &[
+    let cases: &[Case] = &[
         ("resize-width", "chelsea.png", &["resize:width=120"], (120, 80), Rgb8),
         ("resize-height", "chelsea.png", &["resize:height=50"], (75, 50), Rgb8),
         ("resize-inside", "rocket.jpg", &["resize:width=100,height=100"], (100, 67), Rgb8),
@@ -98,7 +101,7 @@ fn resize_goldens_cover_every_fit_and_filter() {
 #[test]
 fn goldens_for_every_other_op() {
     use ColorType::*;
-    let cases: &[(&str, &str, &[&str], (u32, u32), ColorType)] = &[
+    let cases: &[Case] = &[
         ("thumbnail", "rocket.jpg", &["thumbnail:width=128"], (128, 85), Rgb8),
         ("thumbnail-crop", "rocket.jpg", &["thumbnail:width=64,height=64,crop=true"], (64, 64), Rgb8),
         ("thumbnail-rotated-exif", "rotated-6.jpg", &["thumbnail:width=60"], (60, 80), Rgb8),
