@@ -11,8 +11,13 @@ use image::DynamicImage;
 /// A real photo (test-data/photos/rocket.jpg) scaled to `width`, as an image and as JPEG q90.
 fn fixture(width: u32) -> (DynamicImage, Vec<u8>) {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/rocket.jpg")).unwrap();
-    let resize = Pipeline::parse_inline(&[format!("resize:width={width},upscale=true"), "convert:format=jpeg,quality=90".into()]).unwrap();
-    let jpeg = resize.run(&bytes, RunEnv { limits: &Limits::default(), assets: &NoAssets }).unwrap().outputs.remove(0).bytes;
+    let resize = Pipeline::parse_inline(&[
+        format!("resize:width={width},upscale=true"),
+        "convert:format=jpeg,quality=90".into(),
+    ])
+    .unwrap();
+    let jpeg =
+        resize.run(&bytes, RunEnv { limits: &Limits::default(), assets: &NoAssets }).unwrap().outputs.remove(0).bytes;
     let image = atelier_imaging::decode(&jpeg, &Limits::default(), None).unwrap().image;
     (image, jpeg)
 }
@@ -25,7 +30,9 @@ fn decode(c: &mut Criterion) {
     let (_, jpeg) = fixture(3000); // 3000x2002, 6 MP
     let mut group = c.benchmark_group("decode_jpeg_6mp");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("full", |b| b.iter(|| atelier_imaging::decode(black_box(&jpeg), &Limits::default(), None).unwrap()));
+    group.bench_function("full", |b| {
+        b.iter(|| atelier_imaging::decode(black_box(&jpeg), &Limits::default(), None).unwrap())
+    });
     for target in [1500u32, 750, 375] {
         let hint = atelier_imaging::SizeHint { width: target, height: 0 };
         group.bench_with_input(BenchmarkId::new("shrink_to", target), &hint, |b, hint| {
@@ -37,7 +44,9 @@ fn decode(c: &mut Criterion) {
 
 fn pixel_ops(c: &mut Criterion) {
     let (image, _) = fixture(1024);
-    let png = atelier_imaging::encode(&image, Format::Png, &EncodeOptions { compression: 1, ..Default::default() }, None).unwrap();
+    let png =
+        atelier_imaging::encode(&image, Format::Png, &EncodeOptions { compression: 1, ..Default::default() }, None)
+            .unwrap();
     let mut group = c.benchmark_group("ops_1024px_png_in");
     let steps = [
         "resize:width=256",
@@ -68,7 +77,9 @@ fn encoders(c: &mut Criterion) {
         ("webp_lossless", Format::Webp, EncodeOptions { lossless: true, ..Default::default() }),
     ];
     for (name, format, options) in cases {
-        group.bench_function(name, |b| b.iter(|| atelier_imaging::encode(black_box(&image), format, &options, None).unwrap()));
+        group.bench_function(name, |b| {
+            b.iter(|| atelier_imaging::encode(black_box(&image), format, &options, None).unwrap())
+        });
     }
     group.finish();
 }

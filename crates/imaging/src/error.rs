@@ -19,6 +19,10 @@ pub enum Error {
     TooManyFrames { limit: u32 },
     #[error("the output would be {width}x{height}, and a side may be at most {limit} pixels")]
     OutputTooLarge { width: u64, height: u64, limit: u32 },
+    #[error("the output would be {width}x{height} = {pixels} pixels, over the limit of {limit}")]
+    OutputTooManyPixels { width: u64, height: u64, pixels: u64, limit: u64 },
+    #[error("the pipeline would make {count} images from one input, over the limit of {limit}")]
+    TooManyOutputs { count: u64, limit: u32 },
     #[error("the {format} data ends early (truncated file)")]
     Truncated { format: &'static str },
     #[error("the {format} data is corrupt: {detail}")]
@@ -49,6 +53,7 @@ pub enum Code {
     TooManyPixels,
     TooManyFrames,
     OutputTooLarge,
+    TooManyOutputs,
     TruncatedImage,
     CorruptImage,
     InvalidPipeline,
@@ -85,7 +90,8 @@ impl Error {
             Error::InputTooLarge { .. } => Code::InputTooLarge,
             Error::TooManyPixels { .. } => Code::TooManyPixels,
             Error::TooManyFrames { .. } => Code::TooManyFrames,
-            Error::OutputTooLarge { .. } => Code::OutputTooLarge,
+            Error::OutputTooLarge { .. } | Error::OutputTooManyPixels { .. } => Code::OutputTooLarge,
+            Error::TooManyOutputs { .. } => Code::TooManyOutputs,
             Error::Truncated { .. } => Code::TruncatedImage,
             Error::Corrupt { .. } => Code::CorruptImage,
             Error::InvalidPipeline(_) => Code::InvalidPipeline,
@@ -109,7 +115,9 @@ impl Error {
             Error::InputTooLarge { .. }
             | Error::TooManyPixels { .. }
             | Error::TooManyFrames { .. }
-            | Error::OutputTooLarge { .. } => ErrorKind::TooLarge,
+            | Error::OutputTooLarge { .. }
+            | Error::OutputTooManyPixels { .. }
+            | Error::TooManyOutputs { .. } => ErrorKind::TooLarge,
             Error::Asset { .. } => ErrorKind::NotFound,
             Error::VisionUnavailable { .. } => ErrorKind::Unavailable,
             Error::Timeout { .. } => ErrorKind::Timeout,
@@ -126,6 +134,7 @@ impl Code {
         Code::TooManyPixels,
         Code::TooManyFrames,
         Code::OutputTooLarge,
+        Code::TooManyOutputs,
         Code::TruncatedImage,
         Code::CorruptImage,
         Code::InvalidPipeline,
@@ -145,6 +154,7 @@ impl Code {
             Code::TooManyPixels => "too_many_pixels",
             Code::TooManyFrames => "too_many_frames",
             Code::OutputTooLarge => "output_too_large",
+            Code::TooManyOutputs => "too_many_outputs",
             Code::TruncatedImage => "truncated_image",
             Code::CorruptImage => "corrupt_image",
             Code::InvalidPipeline => "invalid_pipeline",

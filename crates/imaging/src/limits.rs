@@ -16,6 +16,11 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Largest side of any image an op produces.
     pub max_output_side: u32,
+    /// Largest image, in pixels, an op may produce: a side limit alone would allow
+    /// 16384 x 16384 (268 MP, a gigabyte of RGBA) from a 1-pixel input.
+    pub max_output_pixels: u64,
+    /// Most images one run may produce (`augment` multiplies them).
+    pub max_outputs: u32,
     /// Most frames an animated input may declare (only the first is decoded).
     pub max_frames: u32,
     /// Wall-clock budget for each op of a pipeline, in milliseconds.
@@ -28,6 +33,8 @@ impl Default for Limits {
             max_input_bytes: 100 * 1024 * 1024,
             max_pixels: 50_000_000,
             max_output_side: 16_384,
+            max_output_pixels: 50_000_000,
+            max_outputs: 256,
             max_frames: 1_000,
             op_timeout_ms: 30_000,
         }
@@ -57,6 +64,10 @@ impl Limits {
         let limit = u64::from(self.max_output_side);
         if width > limit || height > limit || width == 0 || height == 0 {
             return Err(Error::OutputTooLarge { width, height, limit: self.max_output_side });
+        }
+        let pixels = width.saturating_mul(height);
+        if pixels > self.max_output_pixels {
+            return Err(Error::OutputTooManyPixels { width, height, pixels, limit: self.max_output_pixels });
         }
         Ok(())
     }

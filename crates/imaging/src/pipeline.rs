@@ -164,6 +164,14 @@ impl Pipeline {
 }
 
 fn apply_step(op: &Op, frames: Vec<Frame>, ctx: &Ctx<'_>) -> Result<Vec<Frame>> {
+    if let Op::Augment(augment) = op {
+        // Refuse before making any variant: the count is known from the parameters.
+        let per_frame = u64::from(augment.variants) + u64::from(augment.keep_original);
+        let count = (frames.len() as u64).saturating_mul(per_frame);
+        if count > u64::from(ctx.limits.max_outputs) {
+            return Err(Error::TooManyOutputs { count, limit: ctx.limits.max_outputs });
+        }
+    }
     let mut out = Vec::with_capacity(frames.len());
     for frame in frames {
         match op {

@@ -15,8 +15,9 @@ fn atelier(args: &[&str], dir: &Path) -> Output {
 }
 
 fn summary(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("{err}: stdout {:?} stderr {}", output.stdout, String::from_utf8_lossy(&output.stderr)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!("{err}: stdout {:?} stderr {}", output.stdout, String::from_utf8_lossy(&output.stderr))
+    })
 }
 
 fn tempdir() -> tempfile::TempDir {
@@ -34,10 +35,16 @@ fn a_folder_is_processed_recursively_into_the_same_layout() {
     std::fs::write(input.join("notes.txt"), "not an image").unwrap();
     std::fs::write(input.join(".hidden.jpg"), "ignored").unwrap();
 
-    let out = atelier(&["process", "--op", "thumbnail:width=64", "--op", "convert:format=webp", "in", "-o", "out"], dir.path());
+    let out = atelier(
+        &["process", "--op", "thumbnail:width=64", "--op", "convert:format=webp", "in", "-o", "out"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary = summary(&out);
-    assert_eq!((summary["succeeded"].as_u64(), summary["failed"].as_u64(), summary["skipped"].as_u64()), (Some(3), Some(0), Some(1)));
+    assert_eq!(
+        (summary["succeeded"].as_u64(), summary["failed"].as_u64(), summary["skipped"].as_u64()),
+        (Some(3), Some(0), Some(1))
+    );
     for path in ["out/rocket.webp", "out/cats/chelsea.webp", "out/cats/small/tiny.webp"] {
         let bytes = std::fs::read(dir.path().join(path)).unwrap_or_else(|_| panic!("{path} missing"));
         let image = image::load_from_memory(&bytes).unwrap();
@@ -54,7 +61,8 @@ fn one_bad_file_is_reported_while_the_others_complete_and_the_exit_code_says_so(
     std::fs::write(dir.path().join("cut.jpg"), &good[..good.len() / 2]).unwrap();
     std::fs::write(dir.path().join("text.jpg"), b"hello, not a jpeg").unwrap();
 
-    let out = atelier(&["process", "--op", "thumbnail:width=32", "good.jpg", "cut.jpg", "text.jpg", "-o", "out"], dir.path());
+    let out =
+        atelier(&["process", "--op", "thumbnail:width=32", "good.jpg", "cut.jpg", "text.jpg", "-o", "out"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let summary = summary(&out);
     let codes: Vec<(String, Option<String>)> = summary["files"]
@@ -106,7 +114,8 @@ fn stdin_to_stdout_streams_one_image() {
 #[test]
 fn an_invalid_pipeline_fails_before_any_work_with_the_field_named() {
     let dir = tempdir();
-    std::fs::write(dir.path().join("p.yaml"), "version: 1\nsteps:\n  - op: flip\n  - op: resize\n    width: 0\n").unwrap();
+    std::fs::write(dir.path().join("p.yaml"), "version: 1\nsteps:\n  - op: flip\n  - op: resize\n    width: 0\n")
+        .unwrap();
     std::fs::copy(photo("rocket.jpg"), dir.path().join("a.jpg")).unwrap();
     let out = atelier(&["process", "-p", "p.yaml", "a.jpg", "-o", "out"], dir.path());
     assert_eq!(out.status.code(), Some(2));
@@ -152,7 +161,10 @@ fn two_inputs_with_one_output_name_keep_their_extensions() {
 #[test]
 fn the_pixel_limit_is_a_flag_and_its_error_has_a_code() {
     let dir = tempdir();
-    let out = atelier(&["process", "--max-pixels", "1000", "--op", "flip", photo("rocket.jpg").to_str().unwrap(), "-o", "out"], dir.path());
+    let out = atelier(
+        &["process", "--max-pixels", "1000", "--op", "flip", photo("rocket.jpg").to_str().unwrap(), "-o", "out"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(summary(&out)["files"][0]["error"]["code"], "too_many_pixels");
 }
@@ -163,7 +175,23 @@ fn the_ops_command_lists_the_catalogue_for_people_and_machines() {
     let json = atelier(&["ops", "--json"], dir.path());
     let catalogue: Value = serde_json::from_slice(&json.stdout).unwrap();
     let names: Vec<&str> = catalogue.as_array().unwrap().iter().map(|op| op["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["resize", "thumbnail", "crop", "rotate", "flip", "blur", "sharpen", "grayscale", "adjust", "watermark", "augment", "convert"]);
+    assert_eq!(
+        names,
+        [
+            "resize",
+            "thumbnail",
+            "crop",
+            "rotate",
+            "flip",
+            "blur",
+            "sharpen",
+            "grayscale",
+            "adjust",
+            "watermark",
+            "augment",
+            "convert"
+        ]
+    );
     let text = String::from_utf8(atelier(&["ops"], dir.path()).stdout).unwrap();
     assert!(text.contains("thumbnail (1 credit)") && text.contains("sigma"), "{text}");
 }

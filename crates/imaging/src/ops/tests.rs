@@ -245,3 +245,10 @@ fn the_catalogue_lists_every_op_with_a_schema_defaults_and_a_cost() {
     let width = &resize.parameters["properties"]["width"];
     assert_eq!((width["minimum"].as_f64(), width["maximum"].as_f64()), (Some(1.0), Some(65535.0)));
 }
+
+#[test]
+fn outputs_are_bounded_in_pixels_as_well_as_in_side_length() {
+    let err = run("resize:width=16000,height=16000,fit=fill,upscale=true", numbered()).unwrap_err();
+    assert_eq!(err.code(), Code::OutputTooLarge);
+    assert_eq!(err.to_string(), "the output would be 16000x16000 = 256000000 pixels, over the limit of 50000000");
+}

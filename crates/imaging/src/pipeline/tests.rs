@@ -105,3 +105,15 @@ fn the_last_convert_decides_the_output_format() {
     assert_eq!(plain.output_format(crate::Format::Jpeg), crate::Format::Jpeg);
     assert!(matches!(plain.steps[0], Op::Flip(_)));
 }
+
+#[test]
+fn augment_fan_out_is_refused_before_any_variant_is_made() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/chelsea.bmp")).unwrap();
+    let env = super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets };
+    let pipeline = Pipeline::parse_inline(&["augment:variants=64", "augment:variants=5"]).unwrap();
+    let err = pipeline.run(&bytes, env).unwrap_err();
+    assert_eq!(err.code(), crate::Code::TooManyOutputs);
+    assert_eq!(err.to_string(), "the pipeline would make 320 images from one input, over the limit of 256");
+    let fits = Pipeline::parse_inline(&["augment:variants=16", "augment:variants=16"]).unwrap();
+    assert_eq!(fits.run(&bytes, env).unwrap().outputs.len(), 256);
+}
