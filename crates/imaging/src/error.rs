@@ -146,6 +146,19 @@ impl Code {
         Code::InternalError,
     ];
 
+    /// The codes `decode` and `probe` may answer untrusted bytes with: their contract, which
+    /// the hostile corpus and the fuzz targets hold them to. Anything else from a decode
+    /// (`internal_error` above all) is a bug.
+    pub const DECODE: &'static [Code] = &[
+        Code::EmptyInput,
+        Code::UnsupportedFormat,
+        Code::InputTooLarge,
+        Code::TooManyPixels,
+        Code::TooManyFrames,
+        Code::TruncatedImage,
+        Code::CorruptImage,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::EmptyInput => "empty_input",

@@ -22,17 +22,7 @@ use crate::support::{
     GIF_TRAILER, TIFF_LONG,
 };
 
-/// The codes that `probe` and `decode` may answer untrusted bytes with. Anything else
-/// (`internal_error` above all) means a hostile file reached a place it should not.
-const DECODE_CODES: &[Code] = &[
-    Code::EmptyInput,
-    Code::UnsupportedFormat,
-    Code::InputTooLarge,
-    Code::TooManyPixels,
-    Code::TooManyFrames,
-    Code::TruncatedImage,
-    Code::CorruptImage,
-];
+const DECODE_CODES: &[Code] = Code::DECODE;
 
 /// A thumbnail pipeline may also refuse an extreme aspect ratio's output, or time out.
 const PIPELINE_EXTRA_CODES: &[Code] = &[Code::OutputTooLarge, Code::Timeout];
