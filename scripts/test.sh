@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README.md, .ci/run): brings up what the tests talk to on this machine,
 # runs the whole workspace's tests against it, and stops what it started.
+#   - PostgreSQL: the machine's own cluster (127.0.0.1:5432, trust auth, database `test`),
+#     started if it is down; tests create and drop their own databases in it
 #   - an S3-compatible server: moto, from PyPI, in a venv under ~/.cache (never in the repo)
 # Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -11,12 +13,32 @@ MOTO_PORT=${ATELIER_TEST_S3_PORT:-59123}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/atelier-test/moto-$MOTO_VERSION
 started=()
 
+PG_URL=${ATELIER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
+
 cleanup() {
     for pid in "${started[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+    # Each queue test makes a database; drop them so runs do not pile up.
+    if command -v psql >/dev/null 2>&1; then
+        psql -q -h 127.0.0.1 -U postgres -d test -At \
+            -c "SELECT datname FROM pg_database WHERE datname LIKE 'atelier_test_%'" 2>/dev/null |
+            while read -r db; do psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
+    fi
 }
 trap cleanup EXIT
+
+# --- PostgreSQL ------------------------------------------------------------------------
+if command -v pg_isready >/dev/null 2>&1; then
+    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+        echo "test.sh: starting PostgreSQL" >&2
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+        for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+    fi
+    export ATELIER_TEST_POSTGRES="$PG_URL"
+else
+    echo "test.sh: no PostgreSQL client tools here; the queue tests run on SQLite only" >&2
+fi
 
 # --- S3: moto ------------------------------------------------------------------------
 if [ ! -x "$VENV/bin/moto_server" ]; then

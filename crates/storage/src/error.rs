@@ -17,6 +17,14 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
+    #[error("database {operation} failed")]
+    Database {
+        operation: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
     #[error("reading {path} failed")]
     Io {
         path: String,
@@ -39,9 +47,14 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::InvalidKey { .. } | Error::Config(_) => ErrorKind::Internal,
-            Error::Backend { .. } | Error::Io { .. } => ErrorKind::Unavailable,
+            Error::InvalidKey { .. } | Error::Config(_) | Error::Corrupt(_) => ErrorKind::Internal,
+            Error::Backend { .. } | Error::Io { .. } | Error::Database { .. } => ErrorKind::Unavailable,
         }
+    }
+
+    /// For `map_err`: wraps a sqlx error with what we were doing.
+    pub(crate) fn db(operation: &'static str) -> impl Fn(sqlx::Error) -> Error {
+        move |source| Error::Database { operation, source }
     }
 
     pub(crate) fn backend(operation: &'static str, key: &str, source: object_store::Error) -> Error {

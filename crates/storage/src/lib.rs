@@ -1,14 +1,18 @@
-//! atelier's storage layer. Today: the blob store (uploaded originals, derived images,
-//! job outputs) on a local folder or any S3-compatible service, behind one small trait,
-//! with keys that are derived by code and never taken from user input. The metadata store
-//! and the job queue (SQLite and PostgreSQL) arrive with the service.
+//! atelier's storage layer: the blob store (uploaded originals, derived images, job
+//! outputs) on a local folder or any S3-compatible service, with keys derived by code and
+//! never taken from user input; and the metadata database with the durable job queue, on
+//! SQLite (embedded default) or PostgreSQL.
 //!
-//! This is the only crate that talks to `object_store` (and, later, `sqlx`).
+//! This is the only crate that talks to `object_store` and `sqlx`.
 
 pub mod blob;
+pub mod db;
 pub mod error;
 pub mod key;
+pub mod queue;
 
 pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
+pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Result};
 pub use key::{BlobKey, Sha256Hex};
+pub use queue::{now_ms, Backoff, Job, JobState, Queue};

@@ -1,0 +1,112 @@
+//! The metadata database: SQLite (the embedded default) or PostgreSQL, chosen by URL, and
+//! their migrations. Queries are written once in the SQL both accept (`$1` parameters,
+//! text ids, integer millisecond times); the few that must differ say so next to them.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::error::{Error, Result};
+
+/// Which engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool and the engine behind it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+}
+
+/// Migrations, in order, per backend. Append only: a released migration never changes.
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_jobs.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_jobs.sql"))];
+
+impl Db {
+    /// Connects to `sqlite://path?mode=rwc` or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Config(format!("unsupported database URL scheme in `{}`", redact(url))));
+        };
+        // SQLite has one writer at a time; more connections only queue on its lock.
+        let max = if backend == Backend::Sqlite { 1 } else { 16 };
+        let pool = AnyPoolOptions::new().max_connections(max).connect(url).await.map_err(Error::db("connect"))?;
+        if backend == Backend::Sqlite {
+            sqlx::raw_sql("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                .execute(&pool)
+                .await
+                .map_err(Error::db("configure sqlite"))?;
+        }
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations this database has not seen, each in its own transaction.
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(Error::db("migrate"))?;
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        for &(version, sql) in migrations {
+            let mut tx = self.pool.begin().await.map_err(Error::db("migrate"))?;
+            let applied: Option<AnyRow> = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(Error::db("migrate"))?;
+            if applied.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(Error::db("migrate"))?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(crate::queue::now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::db("migrate"))?;
+            tx.commit().await.map_err(Error::db("migrate"))?;
+        }
+        Ok(())
+    }
+
+    /// Runs one statement outside a transaction (`CREATE DATABASE` cannot run inside one).
+    pub async fn execute_admin(&self, sql: &str) -> Result<()> {
+        sqlx::raw_sql(sql).execute(&self.pool).await.map_err(Error::db("admin statement"))?;
+        Ok(())
+    }
+
+    /// A trivial query, for readiness probes.
+    pub async fn check(&self) -> Result<()> {
+        let row: AnyRow = sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await.map_err(Error::db("check"))?;
+        let _: i32 = row
+            .try_get::<i32, _>("one")
+            .or_else(|_| row.try_get::<i64, _>("one").map(|v| v as i32))
+            .map_err(Error::db("check"))?;
+        Ok(())
+    }
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}

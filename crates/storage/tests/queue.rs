@@ -1,0 +1,198 @@
+//! The job queue's contract, run on SQLite always and on PostgreSQL when
+//! `ATELIER_TEST_POSTGRES` names a server (scripts/test.sh sets it; CI requires it).
+//! Each test gets a fresh database. Time is passed in, so leases and backoff are exact.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use atelier_storage::{Backoff, Db, JobState, Queue};
+
+struct Fixture {
+    name: &'static str,
+    queue: Queue,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn queues() -> Vec<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display());
+    let mut out = vec![Fixture { name: "sqlite", queue: migrated(&url).await, _dir: Some(dir) }];
+    match std::env::var("ATELIER_TEST_POSTGRES") {
+        Ok(base) => {
+            out.push(Fixture { name: "postgres", queue: migrated(&fresh_postgres(&base).await).await, _dir: None })
+        }
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("CI must test PostgreSQL: run the tests through scripts/test.sh")
+        }
+        Err(_) => {}
+    }
+    out
+}
+
+async fn migrated(url: &str) -> Queue {
+    let db = Db::connect(url).await.unwrap();
+    db.migrate().await.unwrap();
+    db.migrate().await.unwrap(); // a second run is a no-op
+    Queue::new(db)
+}
+
+/// A new, empty database on the server at `base`, named so parallel tests never share one.
+async fn fresh_postgres(base: &str) -> String {
+    let name = format!("atelier_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect(base).await.unwrap();
+    admin.execute_admin(&format!("CREATE DATABASE {name}")).await.unwrap();
+    match base.rfind('/') {
+        Some(slash) => format!("{}/{name}", &base[..slash]),
+        None => panic!("ATELIER_TEST_POSTGRES must end with /DATABASE"),
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+const BACKOFF: Backoff = Backoff { base: Duration::from_secs(1), max: Duration::from_secs(60) };
+
+#[tokio::test]
+async fn jobs_are_claimed_once_each_in_the_order_they_were_enqueued() {
+    for Fixture { name, queue, .. } in queues().await {
+        let ids: Vec<String> = enqueue_n(&queue, 3).await;
+        let mut claimed = Vec::new();
+        while let Some(job) = queue.claim("w1", LEASE, 1_000).await.unwrap() {
+            assert_eq!(
+                (job.state, job.attempts, job.lease_owner.as_deref()),
+                (JobState::Running, 1, Some("w1")),
+                "{name}"
+            );
+            claimed.push(job.id);
+        }
+        assert_eq!(claimed, ids, "{name}");
+        assert!(queue.complete(&claimed[0], "w1", 1_100).await.unwrap());
+        let done = queue.get(&claimed[0]).await.unwrap().unwrap();
+        assert_eq!(
+            (done.state, done.started_at, done.finished_at),
+            (JobState::Succeeded, Some(1_000), Some(1_100)),
+            "{name}"
+        );
+        assert!(!queue.complete(&claimed[0], "w1", 1_200).await.unwrap(), "{name}: completing twice is refused");
+    }
+}
+
+async fn enqueue_n(queue: &Queue, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(queue.enqueue(&format!("{{\"n\":{i}}}"), 3, 100).await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_job_whose_lease_expired_is_claimed_again_and_the_old_worker_is_shut_out() {
+    for Fixture { name, queue, .. } in queues().await {
+        let id = queue.enqueue("{}", 3, 0).await.unwrap();
+        queue.claim("dead-worker", Duration::from_millis(500), 1_000).await.unwrap().unwrap();
+        assert!(queue.claim("w2", LEASE, 1_400).await.unwrap().is_none(), "{name}: lease still valid");
+        let again = queue.claim("w2", LEASE, 1_501).await.unwrap().expect("reclaimed");
+        assert_eq!((again.id.as_str(), again.attempts), (id.as_str(), 2), "{name}");
+        assert!(!queue.heartbeat(&id, "dead-worker", LEASE, 1_600).await.unwrap(), "{name}: old lease is gone");
+        assert!(!queue.complete(&id, "dead-worker", 1_600).await.unwrap(), "{name}: old worker cannot complete");
+        assert!(queue.heartbeat(&id, "w2", LEASE, 1_600).await.unwrap(), "{name}");
+        assert!(queue.complete(&id, "w2", 1_700).await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn failures_retry_with_exponential_backoff_then_the_job_is_dead() {
+    for Fixture { name, queue, .. } in queues().await {
+        let id = queue.enqueue("{}", 3, 0).await.unwrap();
+        let mut now = 10_000;
+        for (attempt, delay) in [(1, 1_000), (2, 2_000)] {
+            let job = queue.claim("w", LEASE, now).await.unwrap().unwrap();
+            assert_eq!(job.attempts, attempt, "{name}");
+            let state = queue.fail(&id, "w", "boom", true, BACKOFF, now).await.unwrap();
+            assert_eq!(state, Some(JobState::Queued), "{name}");
+            assert!(queue.claim("w", LEASE, now + delay - 1).await.unwrap().is_none(), "{name}: still backing off");
+            now += delay;
+        }
+        queue.claim("w", LEASE, now).await.unwrap().unwrap();
+        assert_eq!(
+            queue.fail(&id, "w", "boom again", true, BACKOFF, now).await.unwrap(),
+            Some(JobState::Dead),
+            "{name}"
+        );
+        let dead = queue.get(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (dead.state, dead.error.as_deref(), dead.attempts),
+            (JobState::Dead, Some("boom again"), 3),
+            "{name}"
+        );
+        assert!(queue.retry(&id, now).await.unwrap(), "{name}: a dead job can be retried");
+        assert_eq!(queue.claim("w", LEASE, now).await.unwrap().map(|j| j.attempts), Some(1), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_input_failure_is_final_at_once() {
+    for Fixture { name, queue, .. } in queues().await {
+        let id = queue.enqueue("{}", 5, 0).await.unwrap();
+        queue.claim("w", LEASE, 0).await.unwrap().unwrap();
+        assert_eq!(
+            queue.fail(&id, "w", "corrupt_image", false, BACKOFF, 1).await.unwrap(),
+            Some(JobState::Failed),
+            "{name}"
+        );
+        assert!(queue.claim("w", LEASE, 1_000_000).await.unwrap().is_none(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_on_the_last_attempt_leaves_a_dead_job_not_a_stuck_one() {
+    for Fixture { name, queue, .. } in queues().await {
+        let id = queue.enqueue("{}", 1, 0).await.unwrap();
+        queue.claim("killed", Duration::from_millis(10), 0).await.unwrap().unwrap();
+        assert!(queue.claim("w", LEASE, 100).await.unwrap().is_none(), "{name}");
+        let job = queue.get(&id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Dead, "{name}");
+        assert!(job.error.unwrap().contains("lease expired"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn cancel_stops_a_queued_job_at_once_and_a_running_one_at_its_next_heartbeat() {
+    for Fixture { name, queue, .. } in queues().await {
+        let queued = queue.enqueue("{}", 3, 0).await.unwrap();
+        assert_eq!(queue.cancel(&queued, 5).await.unwrap(), Some(JobState::Canceled), "{name}");
+        let running = queue.enqueue("{}", 3, 0).await.unwrap();
+        queue.claim("w", LEASE, 10).await.unwrap().unwrap();
+        assert_eq!(queue.cancel(&running, 20).await.unwrap(), Some(JobState::Running), "{name}: flagged");
+        assert!(!queue.heartbeat(&running, "w", LEASE, 30).await.unwrap(), "{name}: the worker learns of it");
+        assert!(queue.finish_canceled(&running, "w", 40).await.unwrap(), "{name}");
+        assert_eq!(queue.get(&running).await.unwrap().unwrap().state, JobState::Canceled, "{name}");
+        assert_eq!(queue.cancel("no-such-job", 50).await.unwrap(), None, "{name}");
+        let counts = queue.counts().await.unwrap();
+        assert_eq!(counts, vec![(JobState::Canceled, 2)], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_receive_the_same_job() {
+    for Fixture { name, queue, .. } in queues().await {
+        for i in 0..40 {
+            queue.enqueue(&format!("{i}"), 3, 0).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for w in 0..6 {
+            let queue = queue.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = queue.claim(&format!("w{w}"), LEASE, 1).await.unwrap() {
+                    mine.push(job.id);
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        let unique: HashSet<&String> = all.iter().collect();
+        assert_eq!((all.len(), unique.len()), (40, 40), "{name}");
+    }
+}
