@@ -22,8 +22,14 @@ pub struct Db {
 }
 
 /// Migrations, in order, per backend. Append only: a released migration never changes.
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_jobs.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_jobs.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_jobs.sql")),
+    (2, include_str!("../migrations/sqlite/0002_progress.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_jobs.sql")),
+    (2, include_str!("../migrations/postgres/0002_progress.sql")),
+];
 
 impl Db {
     /// Connects to `sqlite://path?mode=rwc` or `postgres://...`.

@@ -15,4 +15,4 @@ pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
 pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Result};
 pub use key::{BlobKey, Sha256Hex};
-pub use queue::{now_ms, Backoff, Job, JobState, Queue};
+pub use queue::{now_ms, Backoff, Job, JobState, Progress, Queue};

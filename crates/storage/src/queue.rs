@@ -74,6 +74,18 @@ pub struct Job {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    pub progress_done: i64,
+    pub progress_total: i64,
+    /// The worker's per-item results so far (JSON), kept across retries.
+    pub results: Option<String>,
+}
+
+/// A worker's report after an item: items done of total, and the results so far (JSON).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub done: i64,
+    pub total: i64,
+    pub results: &'a str,
 }
 
 /// How retries are spaced: `base * 2^(attempt - 1)`, capped.
@@ -98,7 +110,7 @@ pub struct Queue {
 }
 
 const COLUMNS: &str = "id, state, payload, attempts, max_attempts, run_after, lease_owner, lease_until, \
-     cancel_requested, error, created_at, started_at, finished_at";
+     cancel_requested, error, created_at, started_at, finished_at, progress_done, progress_total, results";
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
@@ -171,6 +183,33 @@ impl Queue {
         .await
         .map_err(Error::db("heartbeat"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records progress and the results so far, and extends the lease. `false` means the
+    /// worker lost the job (lease taken, or cancel requested) and must stop.
+    pub async fn progress(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: Progress<'_>,
+        lease: Duration,
+        now: i64,
+    ) -> Result<bool> {
+        let Progress { done, total, results } = progress;
+        let updated = sqlx::query(
+            "UPDATE jobs SET progress_done = $1, progress_total = $2, results = $3, lease_until = $4 \
+             WHERE id = $5 AND lease_owner = $6 AND state = 'running' AND cancel_requested = 0",
+        )
+        .bind(done)
+        .bind(total)
+        .bind(results)
+        .bind(now.saturating_add(lease_ms(lease)))
+        .bind(id)
+        .bind(worker)
+        .execute(&self.db.pool)
+        .await
+        .map_err(Error::db("progress"))?;
+        Ok(updated.rows_affected() == 1)
     }
 
     /// Records success. Refused (`false`) when `worker` no longer holds the job.
@@ -332,5 +371,8 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
         created_at: row.try_get("created_at").map_err(Error::db("read job"))?,
         started_at: row.try_get("started_at").map_err(Error::db("read job"))?,
         finished_at: row.try_get("finished_at").map_err(Error::db("read job"))?,
+        progress_done: row.try_get("progress_done").map_err(Error::db("read job"))?,
+        progress_total: row.try_get("progress_total").map_err(Error::db("read job"))?,
+        results: row.try_get("results").map_err(Error::db("read job"))?,
     })
 }

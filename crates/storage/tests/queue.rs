@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use atelier_storage::{Backoff, Db, JobState, Queue};
+use atelier_storage::{Backoff, Db, JobState, Progress, Queue};
 
 struct Fixture {
     name: &'static str,
@@ -194,5 +194,30 @@ async fn concurrent_claimers_never_receive_the_same_job() {
         }
         let unique: HashSet<&String> = all.iter().collect();
         assert_eq!((all.len(), unique.len()), (40, 40), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn progress_is_kept_across_a_reclaim_and_refused_to_a_worker_that_lost_the_job() {
+    for Fixture { name, queue, .. } in queues().await {
+        let id = queue.enqueue("{}", 3, 0).await.unwrap();
+        queue.claim("w1", Duration::from_millis(100), 0).await.unwrap().unwrap();
+        assert!(
+            queue
+                .progress(&id, "w1", Progress { done: 1, total: 3, results: "[\"a\"]" }, Duration::from_millis(100), 50)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let again = queue.claim("w2", LEASE, 151).await.unwrap().expect("reclaimed after the extended lease");
+        assert_eq!(
+            (again.progress_done, again.progress_total, again.results.as_deref()),
+            (1, 3, Some("[\"a\"]")),
+            "{name}"
+        );
+        assert!(
+            !queue.progress(&id, "w1", Progress { done: 2, total: 3, results: "[]" }, LEASE, 160).await.unwrap(),
+            "{name}: w1 lost the job"
+        );
     }
 }

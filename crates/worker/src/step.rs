@@ -1,0 +1,227 @@
+//! One step of a worker: claim a job, run it item by item, record the outcome. Failures
+//! are sorted by whose fault they are: a bad image fails its item (recorded, not retried);
+//! a store that is down fails the attempt (retried with backoff, then `dead`); a panic in
+//! an op fails its item and never the worker.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+use atelier_imaging::{Limits, NoAssets, Pipeline, RunEnv, RunOutput};
+use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue};
+
+use crate::payload::{ItemResult, JobItem, JobPayload, JobResults, OutputRef};
+
+/// How a worker behaves. Every field has a production default.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this worker in leases (host and process, typically).
+    pub worker_id: String,
+    /// How long a claim lasts without a heartbeat; a killed worker's jobs wait this long.
+    pub lease: Duration,
+    /// How often a worker busy with one item renews its lease.
+    pub heartbeat_every: Duration,
+    pub backoff: Backoff,
+    pub limits: Limits,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            worker_id: format!("worker-{}", std::process::id()),
+            lease: Duration::from_secs(60),
+            heartbeat_every: Duration::from_secs(15),
+            backoff: Backoff { base: Duration::from_secs(5), max: Duration::from_secs(600) },
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What one call to [`Worker::try_run_one`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was runnable.
+    Empty,
+    /// A job was worked on and left in `state` (`queued` again when it will be retried).
+    Ran { job_id: String, state: JobState },
+    /// The job was taken from this worker (its lease expired and another worker claimed
+    /// it): this worker stopped without reporting.
+    Lost { job_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] atelier_storage::Error),
+}
+
+pub struct Worker {
+    queue: Queue,
+    blobs: Arc<dyn BlobStore>,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    pub fn new(queue: Queue, blobs: Arc<dyn BlobStore>, config: WorkerConfig) -> Worker {
+        Worker { queue, blobs, config }
+    }
+
+    /// Claims one job and runs it to an outcome. `Err` only when the queue itself cannot be
+    /// reached; everything that goes wrong inside a job is recorded on the job.
+    pub async fn try_run_one(&self) -> Result<Outcome, Error> {
+        let me = &self.config.worker_id;
+        let Some(job) = self.queue.claim(me, self.config.lease, now_ms()).await? else {
+            return Ok(Outcome::Empty);
+        };
+        let job_id = job.id.clone();
+        match self.run(&job).await {
+            Ok(outcome) => Ok(outcome),
+            Err(Error::Storage(err)) => {
+                // The store, not the job, failed: try again later, and refund nothing yet.
+                let message = format!("storage unavailable: {err}");
+                let state = self.queue.fail(&job_id, me, &message, true, self.config.backoff, now_ms()).await?;
+                Ok(state.map_or(Outcome::Lost { job_id: job_id.clone() }, |state| Outcome::Ran { job_id, state }))
+            }
+        }
+    }
+
+    async fn run(&self, job: &Job) -> Result<Outcome, Error> {
+        let me = &self.config.worker_id;
+        let parsed = serde_json::from_str::<JobPayload>(&job.payload)
+            .map_err(|err| format!("the job payload is not valid: {err}"))
+            .and_then(|payload| {
+                let pipeline =
+                    Pipeline::from_value(payload.pipeline.clone()).map_err(|err| format!("invalid pipeline: {err}"))?;
+                Ok((payload, pipeline))
+            });
+        let (payload, pipeline) = match parsed {
+            Ok(parsed) => parsed,
+            Err(message) => return self.finish_failed(job, &message).await,
+        };
+        let mut results: JobResults =
+            job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
+        results.items.resize(payload.items.len(), None);
+        let total = payload.items.len() as i64;
+        for (index, item) in payload.items.iter().enumerate() {
+            if results.items[index].is_some() {
+                continue; // Done by an earlier attempt: outputs are already stored.
+            }
+            let result = self.run_item(&job.id, index, item, &pipeline).await?;
+            results.items[index] = Some(result);
+            let done = results.items.iter().filter(|r| r.is_some()).count() as i64;
+            let text = serde_json::to_string(&results).unwrap_or_default();
+            if !self
+                .queue
+                .progress(&job.id, me, Progress { done, total, results: &text }, self.config.lease, now_ms())
+                .await?
+            {
+                return self.stop(&job.id).await;
+            }
+        }
+        let all_failed =
+            !results.items.is_empty() && results.items.iter().all(|r| matches!(r, Some(ItemResult::Failed { .. })));
+        if all_failed {
+            return self.finish_failed(job, "every item failed; see the per-item errors").await;
+        }
+        let state = if self.queue.complete(&job.id, me, now_ms()).await? {
+            JobState::Succeeded
+        } else {
+            return self.stop(&job.id).await;
+        };
+        Ok(Outcome::Ran { job_id: job.id.clone(), state })
+    }
+
+    async fn run_item(
+        &self,
+        job_id: &str,
+        index: usize,
+        item: &JobItem,
+        pipeline: &Pipeline,
+    ) -> Result<ItemResult, Error> {
+        let failed = |code: &str, message: String| ItemResult::Failed { code: code.to_string(), message };
+        let Ok(source) = BlobKey::parse(&item.source) else {
+            return Ok(failed("invalid_source", format!("`{}` is not a stored image", item.source)));
+        };
+        let bytes = match self.blobs.get(&source).await {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == ErrorKind::NotFound => {
+                return Ok(failed("source_missing", "the source image is no longer stored".into()))
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let run = match self.run_pipeline(job_id, pipeline.clone(), bytes).await? {
+            Ok(run) => run,
+            Err(failure) => return Ok(failure),
+        };
+        let mut outputs = Vec::with_capacity(run.outputs.len());
+        for output in run.outputs {
+            let suffix = output.variant.as_ref().map(|v| format!("-v{}", v.index)).unwrap_or_default();
+            let name = format!("images/{index}{suffix}.{}", output.format.extension());
+            // Deterministic keys: a re-run after a crash overwrites instead of duplicating.
+            let key = BlobKey::job_file(job_id, &name)?;
+            let size = output.bytes.len() as u64;
+            self.blobs.put(&key, output.bytes.into()).await?;
+            outputs.push(OutputRef {
+                key: key.to_string(),
+                format: output.format,
+                width: output.width,
+                height: output.height,
+                bytes: size,
+                variant: output.variant,
+            });
+        }
+        Ok(ItemResult::Succeeded { outputs })
+    }
+
+    /// Runs the pipeline on a blocking thread (it is CPU work), renewing the lease while it
+    /// runs. The inner `Err` is the item's failure, already in its final form.
+    async fn run_pipeline(
+        &self,
+        job_id: &str,
+        pipeline: Pipeline,
+        bytes: bytes::Bytes,
+    ) -> Result<Result<RunOutput, ItemResult>, Error> {
+        let limits = self.config.limits.clone();
+        let mut task = tokio::task::spawn_blocking(move || {
+            catch_unwind(AssertUnwindSafe(|| pipeline.run(&bytes, RunEnv { limits: &limits, assets: &NoAssets })))
+        });
+        let joined = loop {
+            tokio::select! {
+                joined = &mut task => break joined,
+                () = tokio::time::sleep(self.config.heartbeat_every) => {
+                    // A lost lease is noticed at the next progress write; keep the item's work.
+                    self.queue.heartbeat(job_id, &self.config.worker_id, self.config.lease, now_ms()).await?;
+                }
+            }
+        };
+        let failed = |code: &str, message: String| Err(ItemResult::Failed { code: code.to_string(), message });
+        Ok(match joined {
+            Ok(Ok(Ok(run))) => Ok(run),
+            Ok(Ok(Err(err))) => failed(err.code().as_str(), err.to_string()),
+            Ok(Err(_panic)) => failed("internal_error", "processing this image failed unexpectedly".into()),
+            Err(_join) => failed("internal_error", "processing this image was interrupted".into()),
+        })
+    }
+
+    async fn finish_failed(&self, job: &Job, message: &str) -> Result<Outcome, Error> {
+        let state =
+            self.queue.fail(&job.id, &self.config.worker_id, message, false, self.config.backoff, now_ms()).await?;
+        Ok(state
+            .map_or(Outcome::Lost { job_id: job.id.clone() }, |state| Outcome::Ran { job_id: job.id.clone(), state }))
+    }
+
+    /// The queue refused our progress: either the job was canceled (acknowledge it) or
+    /// another worker holds it now (step back without a word).
+    async fn stop(&self, job_id: &str) -> Result<Outcome, Error> {
+        let me = &self.config.worker_id;
+        let job = self.queue.get(job_id).await?;
+        let ours = job.as_ref().is_some_and(|job| job.lease_owner.as_deref() == Some(me));
+        if ours
+            && job.as_ref().is_some_and(|job| job.cancel_requested)
+            && self.queue.finish_canceled(job_id, me, now_ms()).await?
+        {
+            return Ok(Outcome::Ran { job_id: job_id.to_string(), state: JobState::Canceled });
+        }
+        Ok(Outcome::Lost { job_id: job_id.to_string() })
+    }
+}
