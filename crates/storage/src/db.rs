@@ -25,10 +25,12 @@ pub struct Db {
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_jobs.sql")),
     (2, include_str!("../migrations/sqlite/0002_progress.sql")),
+    (3, include_str!("../migrations/sqlite/0003_images.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
     (2, include_str!("../migrations/postgres/0002_progress.sql")),
+    (3, include_str!("../migrations/postgres/0003_images.sql")),
 ];
 
 impl Db {

@@ -8,11 +8,13 @@
 pub mod blob;
 pub mod db;
 pub mod error;
+pub mod images;
 pub mod key;
 pub mod queue;
 
 pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
 pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Result};
+pub use images::{ImageRecord, Images, NewImage};
 pub use key::{BlobKey, Sha256Hex};
 pub use queue::{now_ms, Backoff, Job, JobState, Progress, Queue};

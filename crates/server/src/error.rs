@@ -1,0 +1,117 @@
+//! The API's one error table: every failure a client can see has a stable `code`, an HTTP
+//! status, and a human message. 5xx bodies never carry internals; the full error goes to
+//! the log instead.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+/// Every code the API answers with. Clients match on these strings: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiCode {
+    InvalidJson,
+    /// A JSON body was sent without `Content-Type: application/json`.
+    UnsupportedMediaType,
+    RequestTooLarge,
+    InvalidPipeline,
+    InvalidRequest,
+    NotFound,
+    ImageNotFound,
+    JobNotFound,
+    /// An image-level failure, carrying the imaging core's own code.
+    Image(atelier_imaging::Code),
+    Unavailable,
+    Internal,
+}
+
+impl ApiCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiCode::InvalidJson => "invalid_json",
+            ApiCode::UnsupportedMediaType => "unsupported_media_type",
+            ApiCode::RequestTooLarge => "request_too_large",
+            ApiCode::InvalidPipeline => "invalid_pipeline",
+            ApiCode::InvalidRequest => "invalid_request",
+            ApiCode::NotFound => "not_found",
+            ApiCode::ImageNotFound => "image_not_found",
+            ApiCode::JobNotFound => "job_not_found",
+            ApiCode::Image(code) => code.as_str(),
+            ApiCode::Unavailable => "service_unavailable",
+            ApiCode::Internal => "internal_error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        use atelier_imaging::Code as C;
+        match self {
+            ApiCode::InvalidJson | ApiCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ApiCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiCode::InvalidPipeline => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiCode::NotFound | ApiCode::ImageNotFound | ApiCode::JobNotFound => StatusCode::NOT_FOUND,
+            ApiCode::Image(C::EmptyInput) => StatusCode::BAD_REQUEST,
+            ApiCode::Image(C::UnsupportedFormat) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiCode::Image(
+                C::InputTooLarge | C::TooManyPixels | C::TooManyFrames | C::OutputTooLarge | C::TooManyOutputs,
+            ) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiCode::Image(C::VisionUnavailable) | ApiCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiCode::Image(C::EncodeFailed | C::InternalError) | ApiCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiCode::Image(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+/// An error on its way to the client as `{"code": "...", "message": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ApiCode,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(code: ApiCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let message = if status.is_server_error() {
+            // The detail stays in the server's log; clients get a stable, harmless line.
+            eprintln!("atelier-server: {} {}: {}", status.as_u16(), self.code.as_str(), self.message);
+            match status {
+                StatusCode::SERVICE_UNAVAILABLE => "a dependency is unavailable; try again shortly".to_string(),
+                _ => "an internal error occurred".to_string(),
+            }
+        } else {
+            self.message
+        };
+        (status, Json(Body { code: self.code.as_str(), message: &message })).into_response()
+    }
+}
+
+impl From<atelier_imaging::Error> for ApiError {
+    fn from(err: atelier_imaging::Error) -> ApiError {
+        ApiError::new(ApiCode::Image(err.code()), err.to_string())
+    }
+}
+
+impl From<atelier_storage::Error> for ApiError {
+    fn from(err: atelier_storage::Error) -> ApiError {
+        use atelier_storage::ErrorKind;
+        let code = match err.kind() {
+            ErrorKind::NotFound => ApiCode::NotFound,
+            ErrorKind::Unavailable => ApiCode::Unavailable,
+            ErrorKind::Internal => ApiCode::Internal,
+        };
+        ApiError::new(code, err.to_string())
+    }
+}

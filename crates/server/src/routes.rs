@@ -1,0 +1,36 @@
+//! Route handlers, one module per resource, and the JSON extractor that turns malformed
+//! bodies into our error format.
+
+pub(crate) mod health;
+pub(crate) mod images;
+pub(crate) mod jobs;
+pub(crate) mod ops;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+
+use crate::error::{ApiCode, ApiError};
+
+/// `Json<T>` whose rejections are `{code, message}` like every other error.
+pub(crate) struct AppJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(AppJson(value)),
+            Err(rejection) => Err(json_error(rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: JsonRejection) -> ApiError {
+    let code = match rejection.status() {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiCode::UnsupportedMediaType,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiCode::RequestTooLarge,
+        _ => ApiCode::InvalidJson,
+    };
+    ApiError::new(code, rejection.body_text())
+}

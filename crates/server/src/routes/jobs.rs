@@ -1,0 +1,144 @@
+//! Jobs: submit a pipeline over stored images, read its status and results, cancel it,
+//! download its outputs.
+
+use atelier_imaging::{Format, Pipeline};
+use atelier_storage::{now_ms, BlobKey, Job};
+use atelier_worker::payload::JobItem;
+use atelier_worker::JobPayload;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::images::find;
+use super::AppJson;
+use crate::app::AppState;
+use crate::error::{ApiCode, ApiError};
+
+/// Retries for infrastructure failures before a job is `dead`.
+const MAX_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmitJob {
+    /// A pipeline document (`{"version": 1, "steps": [...]}`).
+    #[serde(default)]
+    pipeline: Option<serde_json::Value>,
+    /// Or inline steps, as the CLI's `--op` takes them.
+    #[serde(default)]
+    ops: Option<Vec<String>>,
+    /// Ids of uploaded images.
+    images: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct JobView {
+    id: String,
+    state: atelier_storage::JobState,
+    attempts: i64,
+    max_attempts: i64,
+    progress: Progress,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    cancel_requested: bool,
+    error: Option<String>,
+    /// Per-item results (outputs or errors), in the order the images were given.
+    results: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+struct Progress {
+    done: i64,
+    total: i64,
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> JobView {
+        let results =
+            job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(serde_json::Value::Null);
+        JobView {
+            id: job.id,
+            state: job.state,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            progress: Progress { done: job.progress_done, total: job.progress_total },
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            cancel_requested: job.cancel_requested,
+            error: job.error,
+            results,
+        }
+    }
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<SubmitJob>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let invalid = |message: String| ApiError::new(ApiCode::InvalidPipeline, message);
+    let pipeline = match (request.pipeline, request.ops) {
+        (Some(document), None) => Pipeline::from_value(document).map_err(|err| invalid(format!("pipeline.{err}")))?,
+        (None, Some(ops)) => Pipeline::parse_inline(&ops).map_err(|err| invalid(format!("ops: {err}")))?,
+        _ => {
+            return Err(ApiError::new(ApiCode::InvalidRequest, "give either `pipeline` or `ops`, not both or neither"))
+        }
+    };
+    if request.images.is_empty() || request.images.len() > state.max_job_items {
+        let message =
+            format!("`images` must list 1 to {} image ids, got {}", state.max_job_items, request.images.len());
+        return Err(ApiError::new(ApiCode::InvalidRequest, message));
+    }
+    let mut items = Vec::with_capacity(request.images.len());
+    for id in &request.images {
+        let record = find(&state, id).await?;
+        items.push(JobItem { source: record.blob_key()?.to_string(), name: Some(record.id) });
+    }
+    let payload = serde_json::to_string(&JobPayload::new(&pipeline, items))
+        .map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))?;
+    let id = state.queue.enqueue(&payload, MAX_ATTEMPTS, now_ms()).await?;
+    state.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(load(&state, &id).await?.into())))
+}
+
+pub(crate) async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(load(&state, &id).await?.into()))
+}
+
+pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+    state.queue.cancel(&id, now_ms()).await?.ok_or_else(|| not_found(&id))?;
+    Ok(Json(load(&state, &id).await?.into()))
+}
+
+pub(crate) async fn output(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    load(&state, &id).await?;
+    let missing = || ApiError::new(ApiCode::NotFound, format!("job `{id}` has no output `{name}`"));
+    let key = BlobKey::job_file(&id, &name).map_err(|_| missing())?;
+    let bytes = state.blobs.get(&key).await.map_err(|err| match err.kind() {
+        atelier_storage::ErrorKind::NotFound => missing(),
+        _ => err.into(),
+    })?;
+    let mime = name
+        .rsplit_once('.')
+        .and_then(|(_, ext)| serde_json::from_value::<Format>(serde_json::Value::String(ext.to_string())).ok())
+        .map(Format::mime_type)
+        .unwrap_or("application/octet-stream");
+    Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .body(Body::from(bytes))
+        .map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Job, ApiError> {
+    state.queue.get(id).await?.ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(ApiCode::JobNotFound, format!("job `{id}` not found"))
+}

@@ -1,0 +1,189 @@
+//! The API over real HTTP: the app on a port of 127.0.0.1 with a SQLite database, a blob
+//! folder and an in-process worker, driven with reqwest like any client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use atelier_imaging::Limits;
+use atelier_server::{router, AppState};
+use atelier_storage::{BlobConfig, Db, Images, ObjectBlobStore, Queue};
+use atelier_worker::{Worker, WorkerConfig};
+use serde_json::{json, Value};
+use tokio::sync::{watch, Notify};
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _shutdown: watch::Sender<bool>,
+}
+
+async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display())).await.unwrap();
+    db.migrate().await.unwrap();
+    let blobs = Arc::new(ObjectBlobStore::open(&BlobConfig::Local { root: dir.path().join("blobs") }).unwrap());
+    let wake = Arc::new(Notify::new());
+    let state = AppState {
+        db: db.clone(),
+        queue: Queue::new(db.clone()),
+        images: Images::new(db.clone()),
+        blobs: blobs.clone(),
+        limits: Limits { max_input_bytes: 2 << 20, ..Limits::default() },
+        max_job_items: 10,
+        upload_dir: dir.path().to_path_buf(),
+        wake: wake.clone(),
+    };
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let worker = Arc::new(Worker::new(Queue::new(db), blobs, WorkerConfig::default()));
+    tokio::spawn(atelier_worker::host::run(worker, wake, shutdown_rx, Duration::from_millis(200)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    TestApp { base, client: reqwest::Client::new(), _dir: dir, _shutdown: shutdown }
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../../test-data/photos/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+impl TestApp {
+    async fn upload(&self, bytes: Vec<u8>) -> (u16, Value) {
+        let res = self.client.post(format!("{}/v1/images", self.base)).body(bytes).send().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self.client.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    async fn wait_for_job(&self, id: &str) -> Value {
+        for _ in 0..200 {
+            let job: Value = self.get(&format!("/v1/jobs/{id}")).await.json().await.unwrap();
+            if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("job {id} did not finish");
+    }
+}
+
+#[tokio::test]
+async fn an_uploaded_photo_goes_through_a_job_and_its_output_downloads() {
+    let app = spawn_app().await;
+    let (status, image) = app.upload(photo("rocket.jpg")).await;
+    assert_eq!(status, 201, "{image}");
+    assert_eq!(
+        (image["format"].as_str(), image["width"].as_i64(), image["height"].as_i64()),
+        (Some("jpeg"), Some(640), Some(427))
+    );
+    let id = image["id"].as_str().unwrap();
+    let original = app.get(&format!("/v1/images/{id}/original")).await;
+    assert_eq!(original.headers()["content-type"], "image/jpeg");
+    assert_eq!(original.bytes().await.unwrap().len(), photo("rocket.jpg").len());
+
+    let (status, job) =
+        app.post_json("/v1/jobs", json!({"ops": ["thumbnail:width=100", "convert:format=webp"], "images": [id]})).await;
+    assert_eq!(status, 202, "{job}");
+    let job = app.wait_for_job(job["id"].as_str().unwrap()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["progress"], json!({"done": 1, "total": 1}));
+    let key = job["results"]["items"][0]["outputs"][0]["key"].as_str().unwrap();
+    let name = key.split_once("/images/").map(|(_, n)| format!("images/{n}")).unwrap();
+    let output = app.get(&format!("/v1/jobs/{}/outputs/{name}", job["id"].as_str().unwrap())).await;
+    assert_eq!((output.status().as_u16(), output.headers()["content-type"].to_str().unwrap()), (200, "image/webp"));
+    let thumb = output.bytes().await.unwrap();
+    assert_eq!(&thumb[8..12], b"WEBP");
+}
+
+#[tokio::test]
+async fn bad_uploads_get_a_code_and_leave_nothing_behind() {
+    let app = spawn_app().await;
+    let rocket = photo("rocket.jpg");
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("empty", vec![], 400, "empty_input"),
+        ("text", b"hello".to_vec(), 415, "unsupported_format"),
+        ("truncated", rocket[..rocket.len() / 2].to_vec(), 422, "truncated_image"),
+        ("over the size limit", vec![0xFF; 3 << 20], 413, "input_too_large"),
+    ];
+    for (name, bytes, status, code) in cases {
+        let (got, body) = app.upload(bytes).await;
+        assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{name}: {body}");
+        assert!(!body["message"].as_str().unwrap().is_empty(), "{name}");
+    }
+    let spooled: Vec<_> = std::fs::read_dir(app._dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file() && !e.file_name().to_string_lossy().starts_with("a.db"))
+        .collect();
+    assert!(spooled.is_empty(), "spool files left: {spooled:?}");
+}
+
+#[tokio::test]
+async fn malformed_job_requests_get_a_code_naming_the_problem() {
+    let app = spawn_app().await;
+    let (_, image) = app.upload(photo("chelsea.png")).await;
+    let id = image["id"].as_str().unwrap();
+    let cases: Vec<(Value, u16, &str, &str)> = vec![
+        (
+            json!({"ops": ["resize:width=0"], "images": [id]}),
+            422,
+            "invalid_pipeline",
+            "steps[0].width: must be 1..=65535, got 0",
+        ),
+        (
+            json!({"pipeline": {"version": 1, "steps": [{"op": "nope"}]}, "images": [id]}),
+            422,
+            "invalid_pipeline",
+            "unknown op `nope`",
+        ),
+        (json!({"ops": ["flip"], "images": ["missing"]}), 404, "image_not_found", "image `missing` not found"),
+        (json!({"ops": ["flip"], "images": []}), 400, "invalid_request", "1 to 10 image ids"),
+        (
+            json!({"ops": ["flip"], "pipeline": {}, "images": [id]}),
+            400,
+            "invalid_request",
+            "either `pipeline` or `ops`",
+        ),
+        (json!({"ops": ["flip"], "images": [id], "priority": 9}), 400, "invalid_json", "unknown field `priority`"),
+        (json!({"ops": "flip", "images": [id]}), 400, "invalid_json", "invalid type"),
+    ];
+    for (body, status, code, message) in cases {
+        let (got, answer) = app.post_json("/v1/jobs", body.clone()).await;
+        assert_eq!((got, answer["code"].as_str().unwrap()), (status, code), "{body}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains(message), "{body}: {answer}");
+    }
+    let res = app
+        .client
+        .post(format!("{}/v1/jobs", app.base))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let res = app.client.post(format!("{}/v1/jobs", app.base)).body("{}").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 415, "no content type");
+    for path in ["/v1/jobs/nope", "/v1/images/nope", "/v1/jobs/nope/outputs/images/0.jpg", "/nowhere"] {
+        let res = app.get(path).await;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(body["code"].is_string(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_catalogue_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
+    let ops: Value = app.get("/v1/ops").await.json().await.unwrap();
+    assert_eq!(ops.as_array().unwrap().len(), atelier_imaging::OpName::ALL.len());
+}
