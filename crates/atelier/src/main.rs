@@ -4,6 +4,7 @@
 mod assets;
 mod ops_cmd;
 mod process;
+mod service;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,12 @@ enum Command {
     Process(process::ProcessArgs),
     /// List the op catalogue: names, parameters, defaults and credit costs.
     Ops(ops_cmd::OpsArgs),
+    /// Run the API with in-process workers (embedded defaults: ./data, SQLite, a blob folder).
+    Serve(service::ServiceArgs),
+    /// Run workers only, against the same database and blob store as `serve`.
+    Worker(service::ServiceArgs),
+    /// Create or update the database schema, then exit.
+    Migrate(service::ServiceArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +37,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Process(args) => process::run(args),
         Command::Ops(args) => ops_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => service::serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Worker(args) => service::worker(args).map(|()| ExitCode::SUCCESS),
+        Command::Migrate(args) => service::migrate(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -32,6 +32,7 @@ pub struct AppState {
 /// Every route, in one place.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(health::home))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/ops", get(ops::list))

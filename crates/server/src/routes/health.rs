@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (its database and blob store do too).
+//! `/` (a plain page until the web UI lands), `/healthz` (the process answers) and
+//! `/readyz` (its database and blob store do too).
 
 use axum::extract::State;
 use axum::Json;
@@ -6,6 +7,16 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+
+pub(crate) async fn home() -> axum::response::Html<&'static str> {
+    axum::response::Html(concat!(
+        "<!doctype html><meta charset=utf-8><title>atelier</title>",
+        "<h1>atelier is running</h1>",
+        "<p>The API is under <code>/v1</code>: the op catalogue at <a href=/v1/ops>/v1/ops</a>; ",
+        "upload with <code>POST /v1/images</code>, run pipelines with <code>POST /v1/jobs</code>. ",
+        "Health: <a href=/healthz>/healthz</a>, <a href=/readyz>/readyz</a>.</p>"
+    ))
+}
 
 pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
