@@ -43,6 +43,10 @@ pub struct ServiceArgs {
     /// Allow a plain-http S3 endpoint (a local MinIO).
     #[arg(long, env = "ATELIER_S3_ALLOW_HTTP")]
     s3_allow_http: bool,
+    /// How long a claimed job stays a worker's without a heartbeat: after a crash, its
+    /// jobs wait this long before another worker takes them. Heartbeats come 4 times as often.
+    #[arg(long, env = "ATELIER_LEASE_MS", default_value_t = 60_000)]
+    lease_ms: u64,
     /// Largest upload, in bytes.
     #[arg(long, env = "ATELIER_MAX_INPUT_BYTES", default_value_t = Limits::default().max_input_bytes)]
     max_input_bytes: u64,
@@ -108,7 +112,7 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
         std::fs::create_dir_all(&spool).with_context(|| format!("creating {}", spool.display()))?;
         let wake = Arc::new(Notify::new());
         let (stop, stopped) = watch::channel(false);
-        let workers = start_workers(&service, args.worker_count(), wake.clone(), stopped);
+        let workers = start_workers(&service, &args, wake.clone(), stopped);
         let state = AppState {
             db: service.db.clone(),
             queue: Queue::new(service.db.clone()),
@@ -138,7 +142,7 @@ pub fn worker(args: ServiceArgs) -> Result<()> {
     runtime()?.block_on(async {
         let service = args.open().await?;
         let (stop, stopped) = watch::channel(false);
-        let workers = start_workers(&service, args.worker_count(), Arc::new(Notify::new()), stopped);
+        let workers = start_workers(&service, &args, Arc::new(Notify::new()), stopped);
         eprintln!("atelier: {} workers waiting for jobs", workers.len());
         shutdown_signal().await;
         drain(stop, workers).await;
@@ -148,15 +152,18 @@ pub fn worker(args: ServiceArgs) -> Result<()> {
 
 fn start_workers(
     service: &Service,
-    count: usize,
+    args: &ServiceArgs,
     wake: Arc<Notify>,
     stopped: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..count)
+    let lease = Duration::from_millis(args.lease_ms.max(100));
+    (0..args.worker_count())
         .map(|n| {
             let config = WorkerConfig {
                 worker_id: format!("{}-{}", std::process::id(), n),
                 limits: service.limits.clone(),
+                lease,
+                heartbeat_every: lease / 4,
                 ..WorkerConfig::default()
             };
             let worker = Arc::new(Worker::new(Queue::new(service.db.clone()), service.blobs.clone(), config));

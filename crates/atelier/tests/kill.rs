@@ -1,0 +1,108 @@
+//! The queue's promise under a crash: two `atelier worker` processes share a PostgreSQL
+//! queue and a blob folder; one is killed with SIGKILL in the middle of a job. Every job
+//! must still end `succeeded`, exactly once, with each output stored once.
+//! Needs `ATELIER_TEST_POSTGRES` (scripts/test.sh sets it; CI requires it).
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use atelier_imaging::Pipeline;
+use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, Db, JobState, ObjectBlobStore, Queue};
+use atelier_worker::payload::JobItem;
+use atelier_worker::{ItemResult, JobPayload, JobResults};
+
+const JOBS: usize = 3;
+const ITEMS: usize = 8;
+
+fn spawn_worker(url: &str, data: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["worker", "--workers", "1", "--lease-ms", "1500", "--database-url", url])
+        .arg("--data-dir")
+        .arg(data)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
+    let Ok(base) = std::env::var("ATELIER_TEST_POSTGRES") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test: use scripts/test.sh");
+        return;
+    };
+    let name = format!("atelier_test_{}", uuid::Uuid::new_v4().simple());
+    Db::connect(&base).await.unwrap().execute_admin(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let queue = Queue::new(db);
+    let data = tempfile::tempdir().unwrap();
+    let blobs = ObjectBlobStore::open(&BlobConfig::Local { root: data.path().join("blobs") }).unwrap();
+
+    let photo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/chelsea.png")).unwrap();
+    let source = BlobKey::parse("originals/chelsea").unwrap();
+    blobs.put(&source, photo.into()).await.unwrap();
+    // Enough work per item that a kill lands mid-job: upscale, blur, encode.
+    let pipeline =
+        Pipeline::parse_inline(&["resize:width=800,upscale=true", "blur:sigma=2", "convert:format=png"]).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..JOBS {
+        let items = (0..ITEMS).map(|_| JobItem { source: source.to_string(), name: None }).collect();
+        let payload = serde_json::to_string(&JobPayload::new(&pipeline, items)).unwrap();
+        ids.push(queue.enqueue(&payload, 5, now_ms()).await.unwrap());
+    }
+
+    let mut victim = spawn_worker(&url, data.path());
+    let mut survivor = spawn_worker(&url, data.path());
+    let victim_prefix = format!("{}-", victim.id());
+    // Kill the victim once it has finished at least one item of a job it holds.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let killed_job = loop {
+        assert!(Instant::now() < deadline, "the victim never got mid-job");
+        let mut found = None;
+        for id in &ids {
+            let job = queue.get(id).await.unwrap().unwrap();
+            let held = job.state == JobState::Running
+                && job.lease_owner.as_deref().is_some_and(|o| o.starts_with(&victim_prefix));
+            if held && job.progress_done >= 1 && job.progress_done < ITEMS as i64 {
+                found = Some(id.clone());
+            }
+        }
+        if let Some(id) = found {
+            victim.kill().unwrap(); // SIGKILL: no cleanup, no last words
+            victim.wait().unwrap();
+            break id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut states = Vec::new();
+        for id in &ids {
+            states.push(queue.get(id).await.unwrap().unwrap().state);
+        }
+        if states.iter().all(|s| s.is_final()) {
+            assert!(states.iter().all(|s| *s == JobState::Succeeded), "{states:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "jobs did not finish: {states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = Command::new("kill").args(["-TERM", &survivor.id().to_string()]).status();
+    survivor.wait().unwrap();
+
+    for id in &ids {
+        let job = queue.get(id).await.unwrap().unwrap();
+        let results: JobResults = serde_json::from_str(job.results.as_deref().unwrap()).unwrap();
+        assert_eq!(results.items.len(), ITEMS);
+        assert!(
+            results.items.iter().all(|r| matches!(r, Some(ItemResult::Succeeded { outputs }) if outputs.len() == 1)),
+            "{id}"
+        );
+        let stored = blobs.list(&BlobKey::job_file(id, "images").unwrap()).await.unwrap();
+        assert_eq!(stored.len(), ITEMS, "job {id}: each output stored exactly once");
+        if *id == killed_job {
+            assert!(job.attempts >= 2, "the killed job was claimed again");
+        }
+    }
+}
