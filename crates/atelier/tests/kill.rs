@@ -14,13 +14,25 @@ use atelier_worker::{ItemResult, JobPayload, JobResults};
 const JOBS: usize = 3;
 const ITEMS: usize = 8;
 
-fn spawn_worker(url: &str, data: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_atelier"))
+/// A worker process that is killed and reaped when dropped, so a failing assertion does not
+/// leave it running.
+struct WorkerProcess(Child);
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_worker(url: &str, data: &std::path::Path) -> WorkerProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_atelier"))
         .args(["worker", "--workers", "1", "--lease-ms", "1500", "--database-url", url])
         .arg("--data-dir")
         .arg(data)
         .spawn()
-        .unwrap()
+        .unwrap();
+    WorkerProcess(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,9 +63,9 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
         ids.push(queue.enqueue(&payload, 5, now_ms()).await.unwrap());
     }
 
-    let mut victim = spawn_worker(&url, data.path());
-    let mut survivor = spawn_worker(&url, data.path());
-    let victim_prefix = format!("{}-", victim.id());
+    let victim = spawn_worker(&url, data.path());
+    let survivor = spawn_worker(&url, data.path());
+    let victim_prefix = format!("{}-", victim.0.id());
     // Kill the victim once it has finished at least one item of a job it holds.
     let deadline = Instant::now() + Duration::from_secs(60);
     let killed_job = loop {
@@ -68,12 +80,11 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
             }
         }
         if let Some(id) = found {
-            victim.kill().unwrap(); // SIGKILL: no cleanup, no last words
-            victim.wait().unwrap();
             break id;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    drop(victim); // SIGKILL: no cleanup, no last words
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -88,8 +99,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
         assert!(Instant::now() < deadline, "jobs did not finish: {states:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = Command::new("kill").args(["-TERM", &survivor.id().to_string()]).status();
-    survivor.wait().unwrap();
+    drop(survivor);
 
     for id in &ids {
         let job = queue.get(id).await.unwrap().unwrap();
