@@ -22,15 +22,16 @@ pub struct Db {
 }
 
 /// Migrations, in order, per backend. Append only: a released migration never changes.
+/// Where both engines take the same SQL, both lists name one file in `migrations/common/`.
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_jobs.sql")),
-    (2, include_str!("../migrations/sqlite/0002_progress.sql")),
-    (3, include_str!("../migrations/sqlite/0003_images.sql")),
+    (2, include_str!("../migrations/common/0002_progress.sql")),
+    (3, include_str!("../migrations/common/0003_images.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
-    (2, include_str!("../migrations/postgres/0002_progress.sql")),
-    (3, include_str!("../migrations/postgres/0003_images.sql")),
+    (2, include_str!("../migrations/common/0002_progress.sql")),
+    (3, include_str!("../migrations/common/0003_images.sql")),
 ];
 
 impl Db {
