@@ -5,6 +5,7 @@ mod assets;
 mod ops_cmd;
 mod process;
 mod service;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -13,7 +13,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub struct BlobMeta {
 }
 
 /// Where blobs live. The local folder is the default, for one machine.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
 pub enum BlobConfig {
     /// A folder on this machine, created if missing.
@@ -56,7 +56,7 @@ pub enum BlobConfig {
     S3(S3Config),
 }
 
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Config {
     pub bucket: String,
@@ -66,6 +66,8 @@ pub struct S3Config {
     /// Endpoint URL for non-AWS services, e.g. `http://127.0.0.1:9000`.
     pub endpoint: Option<String>,
     pub access_key_id: String,
+    /// Never serialized, so it cannot end up in a dumped configuration.
+    #[serde(skip_serializing)]
     pub secret_access_key: String,
     /// Allow plain `http://` endpoints (a local MinIO); off for anything on a network.
     #[serde(default)]

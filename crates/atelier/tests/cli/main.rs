@@ -209,3 +209,31 @@ fn usage_errors_exit_with_2() {
         assert_eq!(atelier(args, dir.path()).status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn configuration_layers_file_then_environment_then_flags_and_refuses_unknown_keys() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("atelier.toml"), "data_dir = \"from-file\"\n[limits]\nmax_pixels = 1000\n").unwrap();
+    let migrate = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
+        command.arg("migrate").args(args).current_dir(dir.path()).env_remove("ATELIER_DATABASE_URL");
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    assert!(migrate(&[], &[]).status.success());
+    assert!(dir.path().join("from-file/atelier.db").exists(), "the file's data_dir is used");
+    assert!(migrate(&[("ATELIER_DATA_DIR", "from-env")], &[]).status.success());
+    assert!(dir.path().join("from-env/atelier.db").exists(), "the environment beats the file");
+    assert!(migrate(&[("ATELIER_DATA_DIR", "from-env")], &["--data-dir", "from-flag"]).status.success());
+    assert!(dir.path().join("from-flag/atelier.db").exists(), "a flag beats the environment");
+
+    std::fs::write(dir.path().join("bad.toml"), "[limits]\nmax_pixelz = 5\n").unwrap();
+    let out = migrate(&[], &["--config", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("max_pixelz"), "{stderr}");
+    let out = migrate(&[("ATELIER_LIMITS__MAX_PIXELS", "lots")], &[]);
+    assert_eq!(out.status.code(), Some(2), "a malformed variable is refused");
+}
