@@ -65,7 +65,8 @@ impl Settings {
             None => figment = figment.merge(Toml::file("atelier.toml")),
         }
         // ATELIER_TEST_* belong to the test harness, not to the service.
-        let env = Env::prefixed("ATELIER_").split("__").filter(|key| !key.as_str().starts_with("test_"));
+        let env =
+            Env::prefixed("ATELIER_").split("__").filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
         figment.merge(env).extract().context("reading the configuration (defaults, atelier.toml, ATELIER_* variables)")
     }
 
