@@ -150,3 +150,10 @@ fn without_a_convert_step_outputs_keep_a_writable_input_format() {
         assert_eq!((out.format, Format::sniff(&out.bytes)), (format, Some(format)), "{input}");
     }
 }
+
+#[cfg(feature = "avif")]
+#[test]
+fn avif_is_written_when_the_feature_is_on() {
+    let out = run("chelsea.png", &["resize:width=64", "convert:format=avif,quality=60"]);
+    assert_eq!((out.format, Format::sniff(&out.bytes)), (Format::Avif, Some(Format::Avif)));
+}
