@@ -19,6 +19,8 @@ pub enum ApiCode {
     NotFound,
     ImageNotFound,
     JobNotFound,
+    /// The job is not in a state that allows the request (retrying a job that did not fail).
+    JobConflict,
     /// An image-level failure, carrying the imaging core's own code.
     Image(atelier_imaging::Code),
     Unavailable,
@@ -36,6 +38,7 @@ impl ApiCode {
             ApiCode::NotFound => "not_found",
             ApiCode::ImageNotFound => "image_not_found",
             ApiCode::JobNotFound => "job_not_found",
+            ApiCode::JobConflict => "job_state_conflict",
             ApiCode::Image(code) => code.as_str(),
             ApiCode::Unavailable => "service_unavailable",
             ApiCode::Internal => "internal_error",
@@ -47,6 +50,7 @@ impl ApiCode {
         match self {
             ApiCode::InvalidJson | ApiCode::InvalidRequest => StatusCode::BAD_REQUEST,
             ApiCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiCode::JobConflict => StatusCode::CONFLICT,
             ApiCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiCode::InvalidPipeline => StatusCode::UNPROCESSABLE_ENTITY,
             ApiCode::NotFound | ApiCode::ImageNotFound | ApiCode::JobNotFound => StatusCode::NOT_FOUND,

@@ -187,3 +187,41 @@ async fn health_readiness_and_the_catalogue_answer() {
     let ops: Value = app.get("/v1/ops").await.json().await.unwrap();
     assert_eq!(ops.as_array().unwrap().len(), atelier_imaging::OpName::ALL.len());
 }
+
+#[tokio::test]
+async fn jobs_are_listed_newest_first_by_cursor_and_failed_ones_can_be_retried() {
+    let app = spawn_app().await;
+    let (_, junk) = app.upload(photo("chelsea.bmp")).await;
+    let id = junk["id"].as_str().unwrap();
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let (_, job) =
+            app.post_json("/v1/jobs", json!({"ops": ["crop:x=500,y=0,width=10,height=10"], "images": [id]})).await;
+        jobs.push(job["id"].as_str().unwrap().to_string());
+    }
+    for job in &jobs {
+        assert_eq!(app.wait_for_job(job).await["state"], "failed", "a crop outside the image fails every item");
+    }
+    let page: Value = app.get("/v1/jobs?limit=2").await.json().await.unwrap();
+    let ids: Vec<&str> = page["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [jobs[2].as_str(), jobs[1].as_str()]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: Value = app.get(&format!("/v1/jobs?limit=2&cursor={cursor}&state=failed")).await.json().await.unwrap();
+    assert_eq!(rest["items"][0]["id"], jobs[0].as_str());
+    assert!(rest.get("next_cursor").is_none());
+    for (query, status) in [("?state=lost", 400), ("?limit=0", 400), ("?limit=x", 400), ("?cursor=abc", 400)] {
+        let res = app.get(&format!("/v1/jobs{query}")).await;
+        assert_eq!(res.status().as_u16(), status, "{query}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_request", "{query}");
+    }
+
+    let (status, retried) = app.post_json(&format!("/v1/jobs/{}/retry", jobs[0]), json!({})).await;
+    assert_eq!((status, retried["state"].as_str()), (200, Some("queued")), "{retried}");
+    assert_eq!(app.wait_for_job(&jobs[0]).await["state"], "failed");
+    let (_, ok) = app.post_json("/v1/jobs", json!({"ops": ["flip"], "images": [id]})).await;
+    let ok_id = ok["id"].as_str().unwrap();
+    app.wait_for_job(ok_id).await;
+    let (status, conflict) = app.post_json(&format!("/v1/jobs/{ok_id}/retry"), json!({})).await;
+    assert_eq!((status, conflict["code"].as_str()), (409, Some("job_state_conflict")), "{conflict}");
+}

@@ -41,6 +41,11 @@ impl JobState {
         }
     }
 
+    /// The state named `text`, as written in URLs and stored rows.
+    pub fn from_name(text: &str) -> Option<JobState> {
+        JobState::parse(text).ok()
+    }
+
     fn parse(text: &str) -> Result<JobState> {
         Ok(match text {
             "queued" => JobState::Queued,
@@ -78,6 +83,16 @@ pub struct Job {
     pub progress_total: i64,
     /// The worker's per-item results so far (JSON), kept across retries.
     pub results: Option<String>,
+    /// Position in the queue: enqueue order, and the cursor for listings.
+    pub seq: i64,
+}
+
+/// One page of a job listing, newest first, and the cursor for the next page.
+#[derive(Debug, Clone)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    /// Pass back as `before` for the next (older) page; `None` on the last page.
+    pub next: Option<i64>,
 }
 
 /// A worker's report after an item: items done of total, and the results so far (JSON).
@@ -110,7 +125,7 @@ pub struct Queue {
 }
 
 const COLUMNS: &str = "id, state, payload, attempts, max_attempts, run_after, lease_owner, lease_until, \
-     cancel_requested, error, created_at, started_at, finished_at, progress_done, progress_total, results";
+     cancel_requested, error, created_at, started_at, finished_at, progress_done, progress_total, results, seq";
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
@@ -299,6 +314,35 @@ impl Queue {
         row.map(|row| job_from_row(&row)).transpose()
     }
 
+    /// Jobs newest first, optionally in one state, older than the `before` cursor.
+    pub async fn list(&self, state: Option<JobState>, before: Option<i64>, limit: u32) -> Result<JobPage> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        // Only present filters enter the SQL: PostgreSQL cannot type a bare `$1 IS NULL`.
+        let mut conditions = Vec::new();
+        if state.is_some() {
+            conditions.push(format!("state = ${}", conditions.len() + 1));
+        }
+        if before.is_some() {
+            conditions.push(format!("seq < ${}", conditions.len() + 1));
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!("SELECT {COLUMNS} FROM jobs {filter} ORDER BY seq DESC LIMIT ${}", conditions.len() + 1);
+        let mut query = sqlx::query(&sql);
+        if let Some(state) = state {
+            query = query.bind(state.as_str());
+        }
+        if let Some(before) = before {
+            query = query.bind(before);
+        }
+        // One extra row says whether another page follows.
+        let rows = query.bind(limit + 1).fetch_all(&self.db.pool).await.map_err(Error::db("list jobs"))?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        let more = jobs.len() as i64 > limit;
+        jobs.truncate(limit as usize);
+        let next = if more { jobs.last().map(|job| job.seq) } else { None };
+        Ok(JobPage { jobs, next })
+    }
+
     /// How many jobs are in each state (for `/metrics`).
     pub async fn counts(&self) -> Result<Vec<(JobState, i64)>> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state")
@@ -374,5 +418,6 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
         progress_done: row.try_get("progress_done").map_err(Error::db("read job"))?,
         progress_total: row.try_get("progress_total").map_err(Error::db("read job"))?,
         results: row.try_get("results").map_err(Error::db("read job"))?,
+        seq: row.try_get("seq").map_err(Error::db("read job"))?,
     })
 }

@@ -221,3 +221,20 @@ async fn progress_is_kept_across_a_reclaim_and_refused_to_a_worker_that_lost_the
         );
     }
 }
+
+#[tokio::test]
+async fn listings_page_newest_first_with_a_cursor_and_filter_by_state() {
+    for Fixture { name, queue, .. } in queues().await {
+        let ids = enqueue_n(&queue, 5).await;
+        queue.cancel(&ids[1], 200).await.unwrap();
+        let first = queue.list(None, None, 2).await.unwrap();
+        let page = |p: &atelier_storage::JobPage| p.jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
+        assert_eq!(page(&first), [ids[4].clone(), ids[3].clone()], "{name}");
+        let second = queue.list(None, first.next, 2).await.unwrap();
+        assert_eq!(page(&second), [ids[2].clone(), ids[1].clone()], "{name}");
+        let last = queue.list(None, second.next, 2).await.unwrap();
+        assert_eq!((page(&last), last.next), (vec![ids[0].clone()], None), "{name}");
+        let canceled = queue.list(Some(JobState::Canceled), None, 10).await.unwrap();
+        assert_eq!(page(&canceled), [ids[1].clone()], "{name}");
+    }
+}

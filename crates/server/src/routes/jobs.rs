@@ -6,7 +6,7 @@ use atelier_storage::{now_ms, BlobKey, Job};
 use atelier_worker::payload::JobItem;
 use atelier_worker::JobPayload;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -102,6 +102,60 @@ pub(crate) async fn submit(
     let id = state.queue.enqueue(&payload, MAX_ATTEMPTS, now_ms()).await?;
     state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(load(&state, &id).await?.into())))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    state: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct JobList {
+    items: Vec<JobView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// `GET /v1/jobs?state=&cursor=&limit=`: newest first, cursor-paginated.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    let bad = |message: String| ApiError::new(ApiCode::InvalidRequest, message);
+    let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
+    let filter = match query.state.as_deref() {
+        None => None,
+        Some(name) => Some(atelier_storage::JobState::from_name(name).ok_or_else(|| {
+            bad(format!("`state` must be one of queued, running, succeeded, failed, canceled, dead; got `{name}`"))
+        })?),
+    };
+    let before = match query.cursor.as_deref() {
+        None => None,
+        Some(cursor) => {
+            Some(cursor.parse::<i64>().map_err(|_| bad(format!("`cursor` `{cursor}` is not one this API gave out")))?)
+        }
+    };
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(bad(format!("`limit` must be 1..=100, got {limit}")));
+    }
+    let page = state.queue.list(filter, before, limit).await?;
+    let items = page.jobs.into_iter().map(JobView::from).collect();
+    Ok(Json(JobList { items, next_cursor: page.next.map(|seq| seq.to_string()) }))
+}
+
+/// `POST /v1/jobs/{id}/retry`: a `dead` or `failed` job goes back in the queue.
+pub(crate) async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+    let job = load(&state, &id).await?;
+    if !state.queue.retry(&id, now_ms()).await? {
+        let message = format!("job `{id}` is {}; only dead or failed jobs can be retried", job.state.as_str());
+        return Err(ApiError::new(ApiCode::JobConflict, message));
+    }
+    state.wake.notify_one();
+    Ok(Json(load(&state, &id).await?.into()))
 }
 
 pub(crate) async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
