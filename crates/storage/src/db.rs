@@ -19,6 +19,8 @@ pub enum Backend {
 pub struct Db {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// Kept for the PostgreSQL LISTEN connection, which lives outside the pool.
+    pub(crate) url: std::sync::Arc<str>,
 }
 
 /// Migrations, in order, per backend. Append only: a released migration never changes.
@@ -54,7 +56,7 @@ impl Db {
                 .await
                 .map_err(Error::db("configure sqlite"))?;
         }
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, url: url.into() })
     }
 
     pub fn backend(&self) -> Backend {

@@ -17,4 +17,4 @@ pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Result};
 pub use images::{ImageRecord, Images, NewImage};
 pub use key::{BlobKey, Sha256Hex};
-pub use queue::{now_ms, Backoff, Job, JobPage, JobState, Progress, Queue};
+pub use queue::{now_ms, Backoff, Job, JobPage, JobSignal, JobState, Progress, Queue};

@@ -238,3 +238,16 @@ async fn listings_page_newest_first_with_a_cursor_and_filter_by_state() {
         assert_eq!(page(&canceled), [ids[1].clone()], "{name}");
     }
 }
+
+#[tokio::test]
+async fn postgres_subscribers_hear_of_new_jobs_from_any_connection() {
+    for Fixture { name, queue, .. } in queues().await {
+        let Some(mut signal) = queue.subscribe().await.unwrap() else {
+            assert_eq!(name, "sqlite", "only SQLite goes without a signal");
+            continue;
+        };
+        let other = queue.clone();
+        tokio::spawn(async move { other.enqueue("{}", 1, 0).await.unwrap() });
+        tokio::time::timeout(Duration::from_secs(5), signal.next()).await.expect("woken").unwrap();
+    }
+}

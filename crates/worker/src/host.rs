@@ -1,7 +1,8 @@
 //! Hosting a worker: the loop around [`Worker::try_run_one`]. It runs jobs back to back,
-//! sleeps when the queue is empty until woken (a job was enqueued in this process) or a
-//! poll interval passes (one was enqueued elsewhere), and on shutdown stops claiming and
-//! returns after the job in hand, so nothing is abandoned mid-item.
+//! sleeps when the queue is empty until woken (a job was enqueued in this process, or on
+//! PostgreSQL in any process, by LISTEN/NOTIFY) or a poll interval passes (the fallback),
+//! and on shutdown stops claiming and returns after the job in hand, so nothing is
+//! abandoned mid-item.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,13 @@ use crate::step::{Outcome, Worker};
 /// Runs `worker` until `shutdown` turns true. Cancel-safe at the awaits between jobs only:
 /// callers stop it through `shutdown`, not by dropping the future.
 pub async fn run(worker: Arc<Worker>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>, idle_poll: Duration) {
+    let mut signal = match worker.subscribe().await {
+        Ok(signal) => signal,
+        Err(err) => {
+            eprintln!("atelier-worker: no new-job notifications ({err}); polling every {idle_poll:?}");
+            None
+        }
+    };
     while !*shutdown.borrow() {
         let idle = match worker.try_run_one().await {
             Ok(Outcome::Empty) => true,
@@ -23,8 +31,20 @@ pub async fn run(worker: Arc<Worker>, wake: Arc<Notify>, mut shutdown: watch::Re
             }
         };
         if idle {
+            let notified = async {
+                match signal.as_mut() {
+                    // On a dropped connection, wait out the poll interval instead of spinning.
+                    Some(signal) => {
+                        if signal.next().await.is_err() {
+                            tokio::time::sleep(idle_poll).await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 () = wake.notified() => {}
+                () = notified => {}
                 () = tokio::time::sleep(idle_poll) => {}
                 _ = shutdown.changed() => {}
             }

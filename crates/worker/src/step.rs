@@ -66,6 +66,11 @@ impl Worker {
         Worker { queue, blobs, config }
     }
 
+    /// New-job notifications from other processes, where the database has them.
+    pub async fn subscribe(&self) -> Result<Option<atelier_storage::JobSignal>, Error> {
+        Ok(self.queue.subscribe().await?)
+    }
+
     /// Claims one job and runs it to an outcome. `Err` only when the queue itself cannot be
     /// reached; everything that goes wrong inside a job is recorded on the job.
     pub async fn try_run_one(&self) -> Result<Outcome, Error> {
