@@ -66,6 +66,13 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe> {
 
 /// Decodes untrusted bytes. `hint` enables shrink-on-load; `None` decodes at full size.
 pub fn decode(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Result<Decoded> {
+    decode_with(bytes, limits, |_, _| hint)
+}
+
+/// Like [`decode`], with the hint computed from the source's size (display orientation)
+/// once the header has been read: the header is parsed once, not once to probe and again
+/// to decode.
+pub fn decode_with(bytes: &[u8], limits: &Limits, hint: impl FnOnce(u32, u32) -> Option<SizeHint>) -> Result<Decoded> {
     let format = admit(bytes, limits)?;
     if format == Format::Jpeg {
         return jpeg::decode(bytes, limits, hint);

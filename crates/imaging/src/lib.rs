@@ -12,7 +12,7 @@ pub mod limits;
 pub mod ops;
 pub mod pipeline;
 
-pub use decode::{decode, probe, Decoded, Probe, SizeHint};
+pub use decode::{decode, decode_with, probe, Decoded, Probe, SizeHint};
 pub use encode::{encode, EncodeOptions, Subsampling};
 pub use error::{Code, Error, ErrorKind, Result};
 pub use format::Format;

@@ -123,8 +123,7 @@ impl Pipeline {
     /// Decodes `input` (shrinking on load when the first step allows it) and runs the steps.
     pub fn run(&self, input: &[u8], env: RunEnv<'_>) -> Result<RunOutput> {
         let hint = |w: u32, h: u32| self.steps.first().and_then(|op| op.decode_hint(w, h));
-        let probe = decode::probe(input, env.limits)?;
-        let decoded = decode::decode(input, env.limits, hint(probe.width, probe.height))?;
+        let decoded = decode::decode_with(input, env.limits, hint)?;
         self.run_decoded(decoded, env)
     }
 

@@ -24,11 +24,17 @@ pub(super) fn probe(bytes: &[u8]) -> Result<(u32, u32)> {
     })
 }
 
-pub(super) fn decode(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Result<Decoded> {
+/// `hint` gets the size in display orientation once the header is read, and answers with
+/// the smallest size the caller needs.
+pub(super) fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    hint: impl FnOnce(u32, u32) -> Option<SizeHint>,
+) -> Result<Decoded> {
     guarded(|| decode_unguarded(bytes, limits, hint))
 }
 
-fn decode_unguarded(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Result<Decoded> {
+fn decode_unguarded(bytes: &[u8], limits: &Limits, hint: impl FnOnce(u32, u32) -> Option<SizeHint>) -> Result<Decoded> {
     let mut decompress = open(bytes)?;
     let (width, height) = declared_size(&decompress)?;
     limits.check_pixels(width, height)?;
@@ -36,8 +42,15 @@ fn decode_unguarded(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Re
     let icc_profile = icc_profile(&decompress);
     let adobe_inverted = decompress.markers().any(|m| m.marker == Marker::APP(14) && m.data.starts_with(b"Adobe"));
 
+    let (source_width, source_height) = oriented_size(width, height, orientation);
     // The hint is in display orientation; the decoder works in stored orientation.
-    let hint = hint.map(|h| if swaps_axes(orientation) { SizeHint { width: h.height, height: h.width } } else { h });
+    let hint = hint(source_width, source_height).map(|h| {
+        if swaps_axes(orientation) {
+            SizeHint { width: h.height, height: h.width }
+        } else {
+            h
+        }
+    });
     let numerator = scale_numerator(width, height, hint);
     decompress.scale(numerator);
     let shrink = 8 / u32::from(numerator);
@@ -65,7 +78,6 @@ fn decode_unguarded(bytes: &[u8], limits: &Limits, hint: Option<SizeHint>) -> Re
     };
     let mut image = image;
     image.apply_orientation(orientation);
-    let (source_width, source_height) = oriented_size(width, height, orientation);
     Ok(Decoded { image, format: Format::Jpeg, source_width, source_height, shrink, icc_profile })
 }
 
