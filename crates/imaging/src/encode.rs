@@ -10,7 +10,7 @@ use image::{DynamicImage, ImageEncoder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{panic_message, Error, Result};
 use crate::format::Format;
 
 /// How an output image is written. The defaults suit the web: JPEG q80 4:2:0, metadata stripped.
@@ -129,7 +129,10 @@ fn encode_jpeg(image: &DynamicImage, options: &EncodeOptions, icc_profile: Optio
     match result {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => Err(Error::Encode { format: "JPEG", detail: err.to_string() }),
-        Err(payload) => Err(Error::Encode { format: "JPEG", detail: panic_message(payload.as_ref()) }),
+        Err(payload) => Err(Error::Encode {
+            format: "JPEG",
+            detail: panic_message(payload.as_ref()).unwrap_or_else(|| "the encoder failed".into()),
+        }),
     }
 }
 
@@ -202,14 +205,6 @@ fn encode_avif(_image: &DynamicImage, _options: &EncodeOptions) -> Result<Vec<u8
 /// Composites an image with alpha over opaque white, keeping grey images grey.
 pub(crate) fn flatten_on_white(image: &DynamicImage) -> DynamicImage {
     crate::ops::color::flatten(image, [255, 255, 255])
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
-        .unwrap_or_else(|| "the encoder failed".into())
 }
 
 #[cfg(test)]

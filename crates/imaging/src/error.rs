@@ -188,3 +188,8 @@ impl fmt::Display for Code {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The text of a caught panic, when it has one (`panic!` gives a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+}

@@ -33,6 +33,28 @@ impl Format {
         }
     }
 
+    /// The lowercase name used in pipelines, JSON and stored records (`jpeg`, `png`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+            Format::Gif => "gif",
+            Format::Bmp => "bmp",
+            Format::Tiff => "tiff",
+            Format::Avif => "avif",
+        }
+    }
+
+    /// Reads a name as [`Format::as_str`] writes it, or a file extension (`jpg`, `tif`).
+    pub fn from_name(text: &str) -> Option<Format> {
+        const ALL: [Format; 7] =
+            [Format::Jpeg, Format::Png, Format::Webp, Format::Gif, Format::Bmp, Format::Tiff, Format::Avif];
+        let text = text.to_ascii_lowercase();
+        let text = if text == "tif" { "tiff".to_string() } else { text };
+        ALL.into_iter().find(|format| format.as_str() == text || format.extension() == text)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Jpeg => "JPEG",
@@ -110,6 +132,22 @@ mod tests {
         ];
         for (bytes, expected) in cases {
             assert_eq!(Format::sniff(bytes), *expected, "{:?}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn names_and_extensions_read_back_as_the_serde_names() {
+        for (text, expected) in [
+            ("jpeg", Some(Format::Jpeg)),
+            ("JPG", Some(Format::Jpeg)),
+            ("tif", Some(Format::Tiff)),
+            ("webp", Some(Format::Webp)),
+            ("exe", None),
+        ] {
+            assert_eq!(Format::from_name(text), expected, "{text}");
+        }
+        for format in [Format::Jpeg, Format::Png, Format::Webp, Format::Gif, Format::Bmp, Format::Tiff, Format::Avif] {
+            assert_eq!(serde_json::to_value(format).unwrap(), format.as_str());
         }
     }
 }

@@ -13,7 +13,7 @@ pub use parse::PipelineError;
 
 use crate::decode::{self, Decoded};
 use crate::encode::{self, EncodeOptions};
-use crate::error::{Error, Result};
+use crate::error::{panic_message, Error, Result};
 use crate::format::Format;
 use crate::limits::{Deadline, Limits};
 use crate::ops::augment::Variant;
@@ -194,11 +194,7 @@ fn apply_step(op: &Op, frames: Vec<Frame>, ctx: &Ctx<'_>) -> Result<Vec<Frame>> 
 /// Runs one step behind a panic boundary: a bug in an op fails this image, not the process.
 fn guarded<T>(step: usize, op: &Op, work: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
-        let detail = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
-            .unwrap_or_default();
+        let detail = panic_message(payload.as_ref()).unwrap_or_default();
         Err(Error::Internal(format!("step {step} ({}) panicked: {detail}", op.name())))
     })
 }

@@ -6,9 +6,12 @@ pub(crate) mod images;
 pub(crate) mod jobs;
 pub(crate) mod ops;
 
+use atelier_imaging::Format;
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
 
 use crate::error::{ApiCode, ApiError};
 
@@ -33,4 +36,14 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         _ => ApiCode::InvalidJson,
     };
     ApiError::new(code, rejection.body_text())
+}
+
+/// Stored image bytes as a response, typed by their format when it is known.
+pub(crate) fn image_response(bytes: bytes::Bytes, format: Option<Format>) -> Result<Response, ApiError> {
+    let mime = format.map_or("application/octet-stream", Format::mime_type);
+    Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CONTENT_LENGTH, bytes.len())
+        .body(Body::from(bytes))
+        .map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))
 }

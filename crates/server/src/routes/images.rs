@@ -5,15 +5,15 @@
 
 use atelier_imaging::{Format, SizeHint};
 use atelier_storage::{now_ms, BlobKey, ImageRecord, NewImage, Sha256Hex};
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use super::image_response;
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError};
 
@@ -61,8 +61,7 @@ pub(crate) async fn upload(
     if state.blobs.head(&key).await?.is_none() {
         state.blobs.put_file(&key, &path).await?;
     }
-    let format_name = serde_json::to_value(format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-    let image = NewImage { sha256: &hash, format: &format_name, width, height, bytes: size };
+    let image = NewImage { sha256: &hash, format: format.as_str(), width, height, bytes: size };
     let record = state.images.insert(image, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
@@ -77,14 +76,7 @@ pub(crate) async fn metadata(
 pub(crate) async fn original(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let record = find(&state, &id).await?;
     let bytes = state.blobs.get(&record.blob_key()?).await?;
-    let mime = serde_json::from_value::<Format>(serde_json::Value::String(record.format.clone()))
-        .map(Format::mime_type)
-        .unwrap_or("application/octet-stream");
-    Response::builder()
-        .header(header::CONTENT_TYPE, mime)
-        .header(header::CONTENT_LENGTH, bytes.len())
-        .body(Body::from(bytes))
-        .map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))
+    image_response(bytes, Format::from_name(&record.format))
 }
 
 pub(crate) async fn find(state: &AppState, id: &str) -> Result<ImageRecord, ApiError> {

@@ -5,13 +5,13 @@ use atelier_imaging::{Format, Pipeline};
 use atelier_storage::{now_ms, BlobKey, Job};
 use atelier_worker::payload::JobItem;
 use atelier_worker::JobPayload;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::image_response;
 use super::images::find;
 use super::AppJson;
 use crate::app::AppState;
@@ -178,15 +178,7 @@ pub(crate) async fn output(
         atelier_storage::ErrorKind::NotFound => missing(),
         _ => err.into(),
     })?;
-    let mime = name
-        .rsplit_once('.')
-        .and_then(|(_, ext)| serde_json::from_value::<Format>(serde_json::Value::String(ext.to_string())).ok())
-        .map(Format::mime_type)
-        .unwrap_or("application/octet-stream");
-    Response::builder()
-        .header(header::CONTENT_TYPE, mime)
-        .body(Body::from(bytes))
-        .map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))
+    image_response(bytes, name.rsplit_once('.').and_then(|(_, ext)| Format::from_name(ext)))
 }
 
 async fn load(state: &AppState, id: &str) -> Result<Job, ApiError> {
