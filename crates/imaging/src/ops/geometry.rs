@@ -24,22 +24,47 @@ impl Gravity {
     /// Top-left corner of an `inner` box placed in an `outer` one, `margin` from the edges
     /// it touches. Never negative: an inner box larger than the outer one sits at 0.
     pub fn place(self, outer: (u32, u32), inner: (u32, u32), margin: u32) -> (u32, u32) {
-        let free_x = outer.0.saturating_sub(inner.0);
-        let free_y = outer.1.saturating_sub(inner.1);
-        let start = |free: u32| margin.min(free);
-        let end = |free: u32| free.saturating_sub(margin);
+        let along = |edge: Edge, free: u32| match edge {
+            Edge::Start => margin.min(free),
+            Edge::Middle => free / 2,
+            Edge::End => free.saturating_sub(margin),
+        };
+        let (ex, ey) = self.edges();
+        (along(ex, outer.0.saturating_sub(inner.0)), along(ey, outer.1.saturating_sub(inner.1)))
+    }
+
+    /// As [`Gravity::place`] with no margin, in fractional pixels (a resampling window).
+    pub(crate) fn place_f64(self, outer: (f64, f64), inner: (f64, f64)) -> (f64, f64) {
+        let along = |edge: Edge, free: f64| match edge {
+            Edge::Start => 0.0,
+            Edge::Middle => free / 2.0,
+            Edge::End => free,
+        };
+        let (ex, ey) = self.edges();
+        (along(ex, (outer.0 - inner.0).max(0.0)), along(ey, (outer.1 - inner.1).max(0.0)))
+    }
+
+    /// Which edge the box hugs horizontally and vertically.
+    fn edges(self) -> (Edge, Edge) {
         let x = match self {
-            Gravity::West | Gravity::NorthWest | Gravity::SouthWest => start(free_x),
-            Gravity::East | Gravity::NorthEast | Gravity::SouthEast => end(free_x),
-            Gravity::Centre | Gravity::North | Gravity::South => free_x / 2,
+            Gravity::West | Gravity::NorthWest | Gravity::SouthWest => Edge::Start,
+            Gravity::East | Gravity::NorthEast | Gravity::SouthEast => Edge::End,
+            Gravity::Centre | Gravity::North | Gravity::South => Edge::Middle,
         };
         let y = match self {
-            Gravity::North | Gravity::NorthEast | Gravity::NorthWest => start(free_y),
-            Gravity::South | Gravity::SouthEast | Gravity::SouthWest => end(free_y),
-            Gravity::Centre | Gravity::East | Gravity::West => free_y / 2,
+            Gravity::North | Gravity::NorthEast | Gravity::NorthWest => Edge::Start,
+            Gravity::South | Gravity::SouthEast | Gravity::SouthWest => Edge::End,
+            Gravity::Centre | Gravity::East | Gravity::West => Edge::Middle,
         };
         (x, y)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Edge {
+    Start,
+    Middle,
+    End,
 }
 
 /// An RGBA colour, written `#rgb`, `#rrggbb`, `#rrggbbaa`, `transparent`, `white` or `black`.

@@ -133,7 +133,7 @@ impl Resize {
                 let scaled = (px(box_w.min(sw * scale)), px(box_h.min(sh * scale)));
                 // The window of the source that, scaled, fills the output exactly.
                 let (win_w, win_h) = ((f64::from(scaled.0) / scale).min(sw), (f64::from(scaled.1) / scale).min(sh));
-                let (left, top) = place_f64(self.gravity, (sw, sh), (win_w, win_h));
+                let (left, top) = self.gravity.place_f64((sw, sh), (win_w, win_h));
                 Plan { scaled, source: (left, top, win_w, win_h), canvas: scaled, offset: (0, 0) }
             }
         }
@@ -169,22 +169,6 @@ impl Resize {
         color::paste(&mut canvas, &scaled, plan.offset.0, plan.offset.1);
         Ok(canvas)
     }
-}
-
-fn place_f64(gravity: Gravity, outer: (f64, f64), inner: (f64, f64)) -> (f64, f64) {
-    let free_x = (outer.0 - inner.0).max(0.0);
-    let free_y = (outer.1 - inner.1).max(0.0);
-    let x = match gravity {
-        Gravity::West | Gravity::NorthWest | Gravity::SouthWest => 0.0,
-        Gravity::East | Gravity::NorthEast | Gravity::SouthEast => free_x,
-        Gravity::Centre | Gravity::North | Gravity::South => free_x / 2.0,
-    };
-    let y = match gravity {
-        Gravity::North | Gravity::NorthEast | Gravity::NorthWest => 0.0,
-        Gravity::South | Gravity::SouthEast | Gravity::SouthWest => free_y,
-        Gravity::Centre | Gravity::East | Gravity::West => free_y / 2.0,
-    };
-    (x, y)
 }
 
 /// Scales the `source` window (left, top, width, height) of `image` to `size`, with alpha

@@ -4,9 +4,7 @@
 use atelier_imaging::{Format, Limits, NoAssets, Pipeline, RunEnv};
 use image::ImageDecoder;
 
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../test-data/photos/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use crate::support::photo;
 
 fn run(input: &str, steps: &[&str]) -> atelier_imaging::Output {
     let pipeline = Pipeline::parse_inline(steps).unwrap();

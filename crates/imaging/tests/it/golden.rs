@@ -8,6 +8,8 @@ use std::sync::Arc;
 use atelier_imaging::{Assets, Limits, Pipeline, RunEnv};
 use image::{ColorType, DynamicImage};
 
+use crate::support::{photo, test_data_dir};
+
 /// Largest per-channel difference tolerated, and largest mean difference.
 const MAX_DIFF: u8 = 3;
 const MAX_MEAN_DIFF: f64 = 0.25;
@@ -19,17 +21,13 @@ struct TestAssets;
 
 impl Assets for TestAssets {
     fn image(&self, reference: &str) -> Result<Arc<DynamicImage>, String> {
-        let bytes = std::fs::read(photo_path(reference)).map_err(|e| e.to_string())?;
+        let bytes = std::fs::read(test_data_dir().join("photos").join(reference)).map_err(|e| e.to_string())?;
         Ok(Arc::new(atelier_imaging::decode(&bytes, &Limits::default(), None).map_err(|e| e.to_string())?.image))
     }
 }
 
-fn photo_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/photos").join(name)
-}
-
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/golden").join(format!("{name}.png"))
+    test_data_dir().join("golden").join(format!("{name}.png"))
 }
 
 /// Runs `steps` (inline syntax) on `input`, then checks size, layout and pixels.
@@ -37,7 +35,7 @@ fn check(name: &str, input: &str, steps: &[&str], size: (u32, u32), color: Color
     let mut steps: Vec<&str> = steps.to_vec();
     steps.push("convert:format=png,compression=1");
     let pipeline = Pipeline::parse_inline(&steps).unwrap_or_else(|err| panic!("{name}: {err}"));
-    let bytes = std::fs::read(photo_path(input)).unwrap();
+    let bytes = photo(input);
     let env = RunEnv { limits: &Limits::default(), assets: &TestAssets };
     let run = pipeline.run(&bytes, env).unwrap_or_else(|err| panic!("{name}: {err}"));
     assert_eq!(run.outputs.len(), 1, "{name}");
