@@ -5,7 +5,7 @@ use image::DynamicImage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::blur::with_pixels;
+use super::color::with_pixels;
 use super::{check_range, FieldError, Params};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::adjust::adjust;
-use super::blur::with_pixels;
+use super::color::with_pixels;
 use super::geometry::Color;
 use super::resize::{resample, Filter};
 use super::rotate::rotate;

@@ -6,6 +6,7 @@ use image::DynamicImage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::color::with_pixels;
 use super::{check_range, Ctx, FieldError, Params};
 use crate::error::Result;
 use crate::limits::Deadline;
@@ -63,18 +64,6 @@ pub(crate) fn gaussian(image: &DynamicImage, sigma: f32, deadline: &Deadline) ->
         unpremultiply(&mut pixels, channels);
     }
     Ok(with_pixels(image, pixels))
-}
-
-/// Rebuilds an image of `like`'s layout and size from raw bytes of that layout.
-pub(crate) fn with_pixels(like: &DynamicImage, pixels: Vec<u8>) -> DynamicImage {
-    let (w, h) = (like.width(), like.height());
-    let rebuilt = match like {
-        DynamicImage::ImageLuma8(_) => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
-        DynamicImage::ImageLumaA8(_) => image::GrayAlphaImage::from_raw(w, h, pixels).map(DynamicImage::ImageLumaA8),
-        DynamicImage::ImageRgba8(_) => image::RgbaImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgba8),
-        _ => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
-    };
-    rebuilt.expect("pixel buffer has the size of the image it was taken from")
 }
 
 fn gaussian_kernel(sigma: f32) -> Vec<f32> {

@@ -72,6 +72,18 @@ pub(crate) fn paste(dst: &mut DynamicImage, src: &DynamicImage, x: u32, y: u32) 
     }
 }
 
+/// Rebuilds an image of `like`'s layout and size from raw bytes of that layout.
+pub(crate) fn with_pixels(like: &DynamicImage, pixels: Vec<u8>) -> DynamicImage {
+    let (w, h) = (like.width(), like.height());
+    let rebuilt = match like {
+        DynamicImage::ImageLuma8(_) => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
+        DynamicImage::ImageLumaA8(_) => image::GrayAlphaImage::from_raw(w, h, pixels).map(DynamicImage::ImageLumaA8),
+        DynamicImage::ImageRgba8(_) => image::RgbaImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgba8),
+        _ => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
+    };
+    rebuilt.expect("pixel buffer has the size of the image it was taken from")
+}
+
 #[cfg(test)]
 mod tests {
     use super::blend;

@@ -5,7 +5,8 @@ use image::DynamicImage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::blur::{gaussian, with_pixels};
+use super::blur::gaussian;
+use super::color::with_pixels;
 use super::{check_range, Ctx, FieldError, Params};
 use crate::error::Result;
 
