@@ -41,9 +41,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
         assert!(std::env::var_os("CI").is_none(), "CI must run this test: use scripts/test.sh");
         return;
     };
-    let name = format!("atelier_test_{}", uuid::Uuid::new_v4().simple());
-    Db::connect(&base).await.unwrap().execute_admin(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let url = Db::create_scratch_database(&base).await.unwrap();
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let queue = Queue::new(db);

@@ -97,10 +97,22 @@ impl Db {
         Ok(())
     }
 
-    /// Runs one statement outside a transaction (`CREATE DATABASE` cannot run inside one).
-    pub async fn execute_admin(&self, sql: &str) -> Result<()> {
-        sqlx::raw_sql(sql).execute(&self.pool).await.map_err(Error::db("admin statement"))?;
-        Ok(())
+    /// Creates an empty database named `atelier_test_<uuid>` on the PostgreSQL server that
+    /// `base_url` points at, and returns its URL. Tests take one each, so they never share
+    /// state; scripts/test.sh drops them all afterwards.
+    pub async fn create_scratch_database(base_url: &str) -> Result<String> {
+        let Some(slash) = base_url.rfind('/') else {
+            return Err(Error::Config(format!("`{}` does not end with /DATABASE", redact(base_url))));
+        };
+        let name = format!("atelier_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Db::connect(base_url).await?;
+        // CREATE DATABASE cannot run inside a transaction, hence raw_sql on the pool.
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&admin.pool)
+            .await
+            .map_err(Error::db("create database"))?;
+        admin.pool.close().await;
+        Ok(format!("{}/{name}", &base_url[..slash]))
     }
 
     /// A trivial query, for readiness probes.

@@ -442,24 +442,24 @@ fn lease_ms(lease: Duration) -> i64 {
 }
 
 fn job_from_row(row: &AnyRow) -> Result<Job> {
-    let get = Error::db("read job");
+    let read = || Error::db("read job");
     Ok(Job {
-        id: row.try_get("id").map_err(get)?,
-        state: JobState::parse(&row.try_get::<String, _>("state").map_err(Error::db("read job"))?)?,
-        payload: row.try_get("payload").map_err(Error::db("read job"))?,
-        attempts: row.try_get("attempts").map_err(Error::db("read job"))?,
-        max_attempts: row.try_get("max_attempts").map_err(Error::db("read job"))?,
-        run_after: row.try_get("run_after").map_err(Error::db("read job"))?,
-        lease_owner: row.try_get("lease_owner").map_err(Error::db("read job"))?,
-        lease_until: row.try_get("lease_until").map_err(Error::db("read job"))?,
-        cancel_requested: row.try_get::<i64, _>("cancel_requested").map_err(Error::db("read job"))? != 0,
-        error: row.try_get("error").map_err(Error::db("read job"))?,
-        created_at: row.try_get("created_at").map_err(Error::db("read job"))?,
-        started_at: row.try_get("started_at").map_err(Error::db("read job"))?,
-        finished_at: row.try_get("finished_at").map_err(Error::db("read job"))?,
-        progress_done: row.try_get("progress_done").map_err(Error::db("read job"))?,
-        progress_total: row.try_get("progress_total").map_err(Error::db("read job"))?,
-        results: row.try_get("results").map_err(Error::db("read job"))?,
-        seq: row.try_get("seq").map_err(Error::db("read job"))?,
+        id: row.try_get("id").map_err(read())?,
+        state: JobState::parse(&row.try_get::<String, _>("state").map_err(read())?)?,
+        payload: row.try_get("payload").map_err(read())?,
+        attempts: row.try_get("attempts").map_err(read())?,
+        max_attempts: row.try_get("max_attempts").map_err(read())?,
+        run_after: row.try_get("run_after").map_err(read())?,
+        lease_owner: row.try_get("lease_owner").map_err(read())?,
+        lease_until: row.try_get("lease_until").map_err(read())?,
+        cancel_requested: row.try_get::<i64, _>("cancel_requested").map_err(read())? != 0,
+        error: row.try_get("error").map_err(read())?,
+        created_at: row.try_get("created_at").map_err(read())?,
+        started_at: row.try_get("started_at").map_err(read())?,
+        finished_at: row.try_get("finished_at").map_err(read())?,
+        progress_done: row.try_get("progress_done").map_err(read())?,
+        progress_total: row.try_get("progress_total").map_err(read())?,
+        results: row.try_get("results").map_err(read())?,
+        seq: row.try_get("seq").map_err(read())?,
     })
 }

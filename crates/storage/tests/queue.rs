@@ -18,9 +18,11 @@ async fn queues() -> Vec<Fixture> {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display());
     let mut out = vec![Fixture { name: "sqlite", queue: migrated(&url).await, _dir: Some(dir) }];
     match std::env::var("ATELIER_TEST_POSTGRES") {
-        Ok(base) => {
-            out.push(Fixture { name: "postgres", queue: migrated(&fresh_postgres(&base).await).await, _dir: None })
-        }
+        Ok(base) => out.push(Fixture {
+            name: "postgres",
+            queue: migrated(&Db::create_scratch_database(&base).await.unwrap()).await,
+            _dir: None,
+        }),
         Err(_) if std::env::var_os("CI").is_some() => {
             panic!("CI must test PostgreSQL: run the tests through scripts/test.sh")
         }
@@ -34,17 +36,6 @@ async fn migrated(url: &str) -> Queue {
     db.migrate().await.unwrap();
     db.migrate().await.unwrap(); // a second run is a no-op
     Queue::new(db)
-}
-
-/// A new, empty database on the server at `base`, named so parallel tests never share one.
-async fn fresh_postgres(base: &str) -> String {
-    let name = format!("atelier_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Db::connect(base).await.unwrap();
-    admin.execute_admin(&format!("CREATE DATABASE {name}")).await.unwrap();
-    match base.rfind('/') {
-        Some(slash) => format!("{}/{name}", &base[..slash]),
-        None => panic!("ATELIER_TEST_POSTGRES must end with /DATABASE"),
-    }
 }
 
 const LEASE: Duration = Duration::from_secs(30);

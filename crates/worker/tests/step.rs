@@ -30,11 +30,7 @@ async fn setups() -> Vec<Setup> {
         let dir = tempfile::tempdir().unwrap();
         let url = match base {
             None => format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display()),
-            Some(base) => {
-                let db_name = format!("atelier_test_{}", uuid::Uuid::new_v4().simple());
-                Db::connect(&base).await.unwrap().execute_admin(&format!("CREATE DATABASE {db_name}")).await.unwrap();
-                format!("{}/{db_name}", &base[..base.rfind('/').unwrap()])
-            }
+            Some(base) => Db::create_scratch_database(&base).await.unwrap(),
         };
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
