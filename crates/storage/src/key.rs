@@ -49,6 +49,17 @@ impl BlobKey {
         BlobKey::parse(&format!("jobs/{job_id}/{name}"))
     }
 
+    /// The folder of a resumable upload's parts; `id` is the session's (server-made) id.
+    pub fn upload_prefix(upload_id: &str) -> Result<BlobKey> {
+        BlobKey::parse(&format!("uploads/{upload_id}"))
+    }
+
+    /// One part of a resumable upload. `nonce` is fresh per request, so two clients racing
+    /// for one offset never write the same blob.
+    pub fn upload_part(upload_id: &str, nonce: &str) -> Result<BlobKey> {
+        BlobKey::parse(&format!("uploads/{upload_id}/{nonce}"))
+    }
+
     /// Checks a key read back from the store or built from parts: ASCII letters, digits,
     /// `-`, `_`, `.` and `/` only; no empty, `.` or `..` segment; no leading `/`.
     pub fn parse(text: &str) -> Result<BlobKey> {

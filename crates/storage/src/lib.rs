@@ -10,11 +10,15 @@ pub mod db;
 pub mod error;
 pub mod images;
 pub mod key;
+pub mod pipelines;
 pub mod queue;
+pub mod uploads;
 
 pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
 pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Result};
-pub use images::{ImageRecord, Images, NewImage};
+pub use images::{ImagePage, ImageRecord, Images, NewImage};
 pub use key::{BlobKey, Sha256Hex};
+pub use pipelines::{PipelinePage, PipelineRecord, Pipelines};
 pub use queue::{now_ms, Backoff, Job, JobPage, JobSignal, JobState, Progress, Queue};
+pub use uploads::{PartOutcome, UploadPart, UploadSession, Uploads};

@@ -15,6 +15,7 @@ use sqlx::Row;
 
 use crate::db::{Backend, Db};
 use crate::error::{Error, Result};
+use crate::key::Sha256Hex;
 
 /// A job's lifecycle. `queued → running → succeeded | failed | canceled`, and `dead` once
 /// the last retry has failed.
@@ -132,8 +133,24 @@ impl Queue {
         Queue { db }
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Adds a job, runnable at once. Returns its id.
     pub async fn enqueue(&self, payload: &str, max_attempts: u32, now: i64) -> Result<String> {
+        self.enqueue_reading(payload, max_attempts, now, &[]).await
+    }
+
+    /// Adds a job that reads `originals`, which then stay stored until it finishes even if
+    /// their images are deleted: the references are written in the job's own transaction.
+    pub async fn enqueue_reading(
+        &self,
+        payload: &str,
+        max_attempts: u32,
+        now: i64,
+        originals: &[Sha256Hex],
+    ) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         // SQLite has one writer, so MAX(seq) + 1 is race-free there; PostgreSQL has a sequence.
         let sql = match self.db.backend {
@@ -146,22 +163,33 @@ impl Queue {
                  VALUES ($1, 'queued', $2, $3, $4, $4)"
             }
         };
+        let mut tx = self.db.pool.begin().await.map_err(Error::db("enqueue"))?;
         sqlx::query(sql)
             .bind(&id)
             .bind(payload)
             .bind(i64::from(max_attempts.max(1)))
             .bind(now)
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(Error::db("enqueue"))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for sha in originals.iter().filter(|sha| seen.insert(sha.as_str())) {
+            sqlx::query("INSERT INTO job_originals (job_id, sha256) VALUES ($1, $2)")
+                .bind(&id)
+                .bind(sha.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::db("enqueue"))?;
+        }
         if self.db.backend == Backend::Postgres {
-            // Wakes idle workers in every process at once (see `subscribe`).
+            // Wakes idle workers in every process at once (see `subscribe`); delivered on commit.
             sqlx::query("SELECT pg_notify('atelier_jobs', $1)")
                 .bind(&id)
-                .execute(&self.db.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(Error::db("notify"))?;
         }
+        tx.commit().await.map_err(Error::db("enqueue"))?;
         Ok(id)
     }
 
