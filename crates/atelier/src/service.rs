@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use atelier_server::AppState;
-use atelier_storage::{BlobStore, Db, Images, ObjectBlobStore, Queue};
+use atelier_storage::{BlobStore, Db, ObjectBlobStore, Queue};
 use atelier_worker::{Worker, WorkerConfig};
 use tokio::sync::{watch, Notify};
 
@@ -93,19 +93,15 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
         service.db.migrate().await.context("migrating")?;
         let spool = service.settings.data_dir.join("spool");
         std::fs::create_dir_all(&spool).with_context(|| format!("creating {}", spool.display()))?;
-        let wake = Arc::new(Notify::new());
+        let state = AppState::new(
+            service.db.clone(),
+            service.blobs.clone(),
+            service.settings.limits.clone(),
+            service.settings.max_job_items,
+            spool,
+        );
         let (stop, stopped) = watch::channel(false);
-        let workers = start_workers(&service, wake.clone(), stopped);
-        let state = AppState {
-            db: service.db.clone(),
-            queue: Queue::new(service.db.clone()),
-            images: Images::new(service.db.clone()),
-            blobs: service.blobs.clone(),
-            limits: service.settings.limits.clone(),
-            max_job_items: service.settings.max_job_items,
-            upload_dir: spool,
-            wake,
-        };
+        let workers = start_workers(&service, state.wake.clone(), stopped);
         let listen = service.settings.listen;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
         let bound = listener.local_addr().context("reading the bound address")?;

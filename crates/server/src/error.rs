@@ -16,9 +16,21 @@ pub enum ApiCode {
     RequestTooLarge,
     InvalidPipeline,
     InvalidRequest,
+    /// A `multipart/form-data` body that is malformed or not shaped as the route expects.
+    InvalidMultipart,
     NotFound,
     ImageNotFound,
     JobNotFound,
+    PipelineNotFound,
+    /// `POST /v1/pipelines` with a name that is taken (new versions have their own route).
+    PipelineExists,
+    UploadNotFound,
+    /// A part that does not start where the upload stands; the message says where.
+    UploadOffsetMismatch,
+    /// Completing an upload that has not received all its bytes.
+    UploadIncomplete,
+    /// Completing an upload that another request is completing.
+    UploadConflict,
     /// The job is not in a state that allows the request (retrying a job that did not fail).
     JobConflict,
     /// An image-level failure, carrying the imaging core's own code.
@@ -35,7 +47,14 @@ impl ApiCode {
             ApiCode::RequestTooLarge => "request_too_large",
             ApiCode::InvalidPipeline => "invalid_pipeline",
             ApiCode::InvalidRequest => "invalid_request",
+            ApiCode::InvalidMultipart => "invalid_multipart",
             ApiCode::NotFound => "not_found",
+            ApiCode::PipelineNotFound => "pipeline_not_found",
+            ApiCode::PipelineExists => "pipeline_exists",
+            ApiCode::UploadNotFound => "upload_not_found",
+            ApiCode::UploadOffsetMismatch => "upload_offset_mismatch",
+            ApiCode::UploadIncomplete => "upload_incomplete",
+            ApiCode::UploadConflict => "upload_conflict",
             ApiCode::ImageNotFound => "image_not_found",
             ApiCode::JobNotFound => "job_not_found",
             ApiCode::JobConflict => "job_state_conflict",
@@ -48,12 +67,20 @@ impl ApiCode {
     pub fn status(self) -> StatusCode {
         use atelier_imaging::Code as C;
         match self {
-            ApiCode::InvalidJson | ApiCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ApiCode::InvalidJson | ApiCode::InvalidRequest | ApiCode::InvalidMultipart => StatusCode::BAD_REQUEST,
             ApiCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiCode::JobConflict => StatusCode::CONFLICT,
+            ApiCode::JobConflict
+            | ApiCode::PipelineExists
+            | ApiCode::UploadOffsetMismatch
+            | ApiCode::UploadIncomplete
+            | ApiCode::UploadConflict => StatusCode::CONFLICT,
             ApiCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiCode::InvalidPipeline => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiCode::NotFound | ApiCode::ImageNotFound | ApiCode::JobNotFound => StatusCode::NOT_FOUND,
+            ApiCode::NotFound
+            | ApiCode::ImageNotFound
+            | ApiCode::JobNotFound
+            | ApiCode::PipelineNotFound
+            | ApiCode::UploadNotFound => StatusCode::NOT_FOUND,
             ApiCode::Image(C::EmptyInput) => StatusCode::BAD_REQUEST,
             ApiCode::Image(C::UnsupportedFormat) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiCode::Image(

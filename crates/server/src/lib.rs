@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod error;
+mod ingest;
 mod routes;
 
 pub use app::{router, AppState};

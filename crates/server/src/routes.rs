@@ -5,11 +5,14 @@ pub(crate) mod health;
 pub(crate) mod images;
 pub(crate) mod jobs;
 pub(crate) mod ops;
+pub(crate) mod pipelines;
+pub(crate) mod uploads;
 
 use atelier_imaging::Format;
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 
@@ -26,6 +29,42 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AppJson<
             Ok(axum::Json(value)) => Ok(AppJson(value)),
             Err(rejection) => Err(json_error(rejection)),
         }
+    }
+}
+
+/// `Query<T>` whose rejections are `{code, message}` too.
+pub(crate) struct AppQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(AppQuery(value)),
+            Err(rejection) => Err(ApiError::new(ApiCode::InvalidRequest, rejection.body_text())),
+        }
+    }
+}
+
+/// A checked page request: `limit` in 1..=100 (default 20), and the cursor as given.
+pub(crate) struct Page {
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+impl Page {
+    pub const MAX: u32 = 100;
+
+    pub fn new(cursor: Option<String>, limit: Option<u32>) -> Result<Page, ApiError> {
+        let limit = limit.unwrap_or(20);
+        if !(1..=Page::MAX).contains(&limit) {
+            return Err(ApiError::new(ApiCode::InvalidRequest, format!("`limit` must be 1..=100, got {limit}")));
+        }
+        Ok(Page { cursor, limit })
+    }
+
+    pub fn bad_cursor(cursor: &str) -> ApiError {
+        ApiError::new(ApiCode::InvalidRequest, format!("`cursor` `{cursor}` is not one this API gave out"))
     }
 }
 

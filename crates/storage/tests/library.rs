@@ -102,7 +102,7 @@ async fn a_deleted_image_disappears_at_once_and_its_bytes_go_when_nothing_uses_t
         assert!(blobs.head(&key).await.unwrap().is_some(), "{name}");
 
         // A queued job reading the bytes keeps them after the last image goes.
-        let job = queue.enqueue_reading("{}", 1, 20, &[shared.clone()]).await.unwrap();
+        let job = queue.enqueue_reading("{}", 1, 20, std::slice::from_ref(&shared)).await.unwrap();
         assert!(images.delete(&second, 21).await.unwrap(), "{name}");
         assert_eq!(images.collect(&blobs, 10).await.unwrap(), 0, "{name}: the queued job reads them");
         assert!(blobs.head(&key).await.unwrap().is_some(), "{name}");

@@ -24,6 +24,14 @@ pub async fn run(worker: Arc<Worker>, wake: Arc<Notify>, mut shutdown: watch::Re
     while !*shutdown.borrow() {
         let idle = match worker.try_run_one().await {
             Ok(Outcome::Empty) => true,
+            Ok(Outcome::Ran { state, .. }) => {
+                if state.is_final() {
+                    if let Err(err) = worker.collect_originals().await {
+                        eprintln!("atelier-worker: collecting unused originals: {err}");
+                    }
+                }
+                false
+            }
             Ok(_) => false,
             Err(err) => {
                 eprintln!("atelier-worker: the queue is unreachable: {err}");

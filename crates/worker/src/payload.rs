@@ -12,6 +12,9 @@ pub struct JobPayload {
     pub version: u32,
     /// The pipeline document (as `Pipeline::from_value` reads it).
     pub pipeline: serde_json::Value,
+    /// The saved pipeline it came from (`name@version`), for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_ref: Option<String>,
     pub items: Vec<JobItem>,
 }
 
@@ -30,7 +33,7 @@ impl JobPayload {
 
     pub fn new(pipeline: &Pipeline, items: Vec<JobItem>) -> JobPayload {
         let pipeline = serde_json::to_value(pipeline).unwrap_or_default();
-        JobPayload { version: JobPayload::VERSION, pipeline, items }
+        JobPayload { version: JobPayload::VERSION, pipeline, pipeline_ref: None, items }
     }
 }
 

@@ -57,13 +57,21 @@ pub enum Error {
 
 pub struct Worker {
     queue: Queue,
+    images: atelier_storage::Images,
     blobs: Arc<dyn BlobStore>,
     config: WorkerConfig,
 }
 
 impl Worker {
     pub fn new(queue: Queue, blobs: Arc<dyn BlobStore>, config: WorkerConfig) -> Worker {
-        Worker { queue, blobs, config }
+        let images = atelier_storage::Images::new(queue.db().clone());
+        Worker { queue, images, blobs, config }
+    }
+
+    /// Deletes originals that only deleted images named and that the jobs just finished
+    /// were the last to read.
+    pub async fn collect_originals(&self) -> Result<u64, Error> {
+        Ok(self.images.collect(self.blobs.as_ref(), 100).await?)
     }
 
     /// New-job notifications from other processes, where the database has them.

@@ -1,69 +1,63 @@
-//! Uploads and reads of original images. An upload is streamed to a spool file while it is
-//! hashed and measured (memory stays bounded; the size limit is enforced as bytes arrive),
-//! then decoded once to prove it is a whole, acceptable image, then stored by content hash.
-//! A refused upload leaves nothing behind: the spool file is removed when it drops.
+//! Images: upload (a raw body or one multipart file field), metadata, the original's bytes,
+//! listing, and deletion.
 
-use atelier_imaging::{Format, SizeHint};
-use atelier_storage::{now_ms, BlobKey, ImageRecord, NewImage, Sha256Hex};
-use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use atelier_storage::{now_ms, ImageRecord, Images};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use futures::StreamExt;
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
 
-use super::image_response;
+use super::{image_response, AppQuery, Page};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError};
+use crate::ingest;
 
+/// `POST /v1/images`: the body is the image, or `multipart/form-data` with one `file` field.
 pub(crate) async fn upload(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<(StatusCode, Json<ImageRecord>), ApiError> {
-    let internal = |err: std::io::Error| ApiError::new(ApiCode::Internal, format!("spooling the upload: {err}"));
     let limit = state.limits.max_input_bytes;
-    let spool = tempfile::NamedTempFile::new_in(&state.upload_dir).map_err(internal)?;
-    let (file, path) = spool.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
-    let mut hasher = Sha256::new();
-    let mut size: u64 = 0;
-    let mut body = request.into_body().into_data_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|err| ApiError::new(ApiCode::InvalidRequest, format!("the upload was interrupted: {err}")))?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(atelier_imaging::Error::InputTooLarge { actual: size, limit }.into());
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+    let spooled = if is_multipart {
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|rejection| ApiError::new(ApiCode::InvalidMultipart, rejection.body_text()))?;
+        spool_multipart(&state, multipart, limit).await?
+    } else {
+        ingest::spool(&state, request.into_body().into_data_stream(), limit).await?
+    };
+    Ok((StatusCode::CREATED, Json(ingest::store(&state, spooled).await?)))
+}
+
+/// The one `file` field of a form; other fields are refused rather than ignored, so a
+/// client that sends two files learns at once that only one was taken.
+async fn spool_multipart(state: &AppState, mut form: Multipart, limit: u64) -> Result<ingest::Spooled, ApiError> {
+    let bad = |message: String| ApiError::new(ApiCode::InvalidMultipart, message);
+    let mut spooled = None;
+    while let Some(field) = form.next_field().await.map_err(|err| bad(err.body_text()))? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name != "file" {
+            return Err(bad(format!("unexpected form field `{name}`: send the image in one field named `file`")));
         }
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(internal)?;
+        if spooled.is_some() {
+            return Err(bad("send one image per request: the form has a second `file` field".into()));
+        }
+        let stream = field.map_err(|err| err.body_text());
+        let field = ingest::spool(state, Box::pin(stream), limit).await.map_err(|err| match err.code {
+            // A body that breaks off mid-field is a malformed form.
+            ApiCode::InvalidRequest => ApiError::new(ApiCode::InvalidMultipart, err.message),
+            _ => err,
+        })?;
+        spooled = Some(field);
     }
-    file.flush().await.map_err(internal)?;
-    drop(file);
-
-    // Decode once, cheaply (JPEGs at 1/8 scale), so a truncated or hostile file is refused
-    // now with its code, not later inside a job.
-    let bytes = tokio::fs::read(&path).await.map_err(internal)?;
-    let limits = state.limits.clone();
-    let decoded = tokio::task::spawn_blocking(move || {
-        atelier_imaging::decode(&bytes, &limits, Some(SizeHint { width: 1, height: 1 }))
-            .map(|d| (d.format, d.source_width, d.source_height))
-    })
-    .await
-    .map_err(|_| ApiError::new(ApiCode::Internal, "the upload check was interrupted"))??;
-    let (format, width, height) = decoded;
-
-    let digest: [u8; 32] = hasher.finalize().into();
-    let hash = Sha256Hex::from_digest(&digest);
-    let key = BlobKey::original(&hash);
-    // Content-addressed: the same bytes uploaded twice are stored once.
-    if state.blobs.head(&key).await?.is_none() {
-        state.blobs.put_file(&key, &path).await?;
-    }
-    let image = NewImage { sha256: &hash, format: format.as_str(), width, height, bytes: size };
-    let record = state.images.insert(image, now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(record)))
+    spooled.ok_or_else(|| bad("the form has no `file` field".into()))
 }
 
 pub(crate) async fn metadata(
@@ -76,9 +70,62 @@ pub(crate) async fn metadata(
 pub(crate) async fn original(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let record = find(&state, &id).await?;
     let bytes = state.blobs.get(&record.blob_key()?).await?;
-    image_response(bytes, Format::from_name(&record.format))
+    image_response(bytes, atelier_imaging::Format::from_name(&record.format))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ImageList {
+    items: Vec<ImageRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// `GET /v1/images?cursor=&limit=`: newest first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<ListQuery>,
+) -> Result<Json<ImageList>, ApiError> {
+    let page = Page::new(params.cursor, params.limit)?;
+    if let Some(cursor) = page.cursor.as_deref() {
+        if !Images::valid_cursor(cursor) {
+            return Err(Page::bad_cursor(cursor));
+        }
+    }
+    let found = state.images.list(page.cursor.as_deref(), page.limit).await?;
+    Ok(Json(ImageList { items: found.images, next_cursor: found.next }))
+}
+
+/// `DELETE /v1/images/{id}`: the image is gone at once; its bytes stay while a queued or
+/// running job reads them, and are collected afterwards.
+pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if !state.images.delete(&id, now_ms()).await? {
+        return Err(not_found(&id));
+    }
+    collect_later(&state);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Collects unused originals off the request path; a failure is retried by the next call.
+pub(crate) fn collect_later(state: &AppState) {
+    let (images, blobs) = (state.images.clone(), state.blobs.clone());
+    tokio::spawn(async move {
+        if let Err(err) = images.collect(blobs.as_ref(), 100).await {
+            eprintln!("atelier-server: collecting unused originals: {err}");
+        }
+    });
 }
 
 pub(crate) async fn find(state: &AppState, id: &str) -> Result<ImageRecord, ApiError> {
-    state.images.get(id).await?.ok_or_else(|| ApiError::new(ApiCode::ImageNotFound, format!("image `{id}` not found")))
+    state.images.get(id).await?.ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(ApiCode::ImageNotFound, format!("image `{id}` not found"))
 }

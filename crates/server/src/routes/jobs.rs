@@ -12,7 +12,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::image_response;
-use super::images::find;
+use super::images::{self, find};
+use super::pipelines;
 use super::AppJson;
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError};
@@ -23,7 +24,8 @@ const MAX_ATTEMPTS: u32 = 3;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubmitJob {
-    /// A pipeline document (`{"version": 1, "steps": [...]}`).
+    /// A saved pipeline as `"name@version"` (or `"name"` for its latest version), or a
+    /// pipeline document (`{"version": 1, "steps": [...]}`).
     #[serde(default)]
     pipeline: Option<serde_json::Value>,
     /// Or inline steps, as the CLI's `--op` takes them.
@@ -37,6 +39,9 @@ pub(crate) struct SubmitJob {
 pub(crate) struct JobView {
     id: String,
     state: atelier_storage::JobState,
+    /// The saved pipeline the job runs, as `name@version`; absent for inline pipelines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline: Option<String>,
     attempts: i64,
     max_attempts: i64,
     progress: Progress,
@@ -59,7 +64,9 @@ impl From<Job> for JobView {
     fn from(job: Job) -> JobView {
         let results =
             job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(serde_json::Value::Null);
+        let pipeline = serde_json::from_str::<JobPayload>(&job.payload).ok().and_then(|payload| payload.pipeline_ref);
         JobView {
+            pipeline,
             id: job.id,
             state: job.state,
             attempts: job.attempts,
@@ -80,7 +87,13 @@ pub(crate) async fn submit(
     AppJson(request): AppJson<SubmitJob>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let invalid = |message: String| ApiError::new(ApiCode::InvalidPipeline, message);
+    let mut reference = None;
     let pipeline = match (request.pipeline, request.ops) {
+        (Some(serde_json::Value::String(cited)), None) => {
+            let (pipeline, record) = pipelines::resolve(&state, &cited).await?;
+            reference = Some(format!("{}@{}", record.name, record.version));
+            pipeline
+        }
         (Some(document), None) => Pipeline::from_value(document).map_err(|err| invalid(format!("pipeline.{err}")))?,
         (None, Some(ops)) => Pipeline::parse_inline(&ops).map_err(|err| invalid(format!("ops: {err}")))?,
         _ => {
@@ -93,13 +106,17 @@ pub(crate) async fn submit(
         return Err(ApiError::new(ApiCode::InvalidRequest, message));
     }
     let mut items = Vec::with_capacity(request.images.len());
+    let mut originals = Vec::with_capacity(request.images.len());
     for id in &request.images {
         let record = find(&state, id).await?;
-        items.push(JobItem { source: record.blob_key()?.to_string(), name: Some(record.id) });
+        items.push(JobItem { source: record.blob_key()?.to_string(), name: Some(record.id.clone()) });
+        originals.push(record.hash()?);
     }
-    let payload = serde_json::to_string(&JobPayload::new(&pipeline, items))
-        .map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))?;
-    let id = state.queue.enqueue(&payload, MAX_ATTEMPTS, now_ms()).await?;
+    let mut payload = JobPayload::new(&pipeline, items);
+    payload.pipeline_ref = reference;
+    let payload = serde_json::to_string(&payload).map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))?;
+    // The job holds its originals from here: deleting their images now keeps the bytes.
+    let id = state.queue.enqueue_reading(&payload, MAX_ATTEMPTS, now_ms(), &originals).await?;
     state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(load(&state, &id).await?.into())))
 }
@@ -164,6 +181,8 @@ pub(crate) async fn status(State(state): State<AppState>, Path(id): Path<String>
 
 pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
     state.queue.cancel(&id, now_ms()).await?.ok_or_else(|| not_found(&id))?;
+    // A queued job cancels at once, releasing its originals.
+    images::collect_later(&state);
     Ok(Json(load(&state, &id).await?.into()))
 }
 

@@ -1,78 +1,9 @@
-//! The API over real HTTP: the app on a port of 127.0.0.1 with a SQLite database, a blob
-//! folder and an in-process worker, driven with reqwest like any client.
+//! Jobs over HTTP: submit, follow, list, retry, download outputs; and the answers to
+//! malformed requests.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use atelier_imaging::Limits;
-use atelier_server::{router, AppState};
-use atelier_storage::{BlobConfig, Db, Images, ObjectBlobStore, Queue};
-use atelier_worker::{Worker, WorkerConfig};
 use serde_json::{json, Value};
-use tokio::sync::{watch, Notify};
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-    _shutdown: watch::Sender<bool>,
-}
-
-async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display())).await.unwrap();
-    db.migrate().await.unwrap();
-    let blobs = Arc::new(ObjectBlobStore::open(&BlobConfig::Local { root: dir.path().join("blobs") }).unwrap());
-    let wake = Arc::new(Notify::new());
-    let state = AppState {
-        db: db.clone(),
-        queue: Queue::new(db.clone()),
-        images: Images::new(db.clone()),
-        blobs: blobs.clone(),
-        limits: Limits { max_input_bytes: 2 << 20, ..Limits::default() },
-        max_job_items: 10,
-        upload_dir: dir.path().to_path_buf(),
-        wake: wake.clone(),
-    };
-    let (shutdown, shutdown_rx) = watch::channel(false);
-    let worker = Arc::new(Worker::new(Queue::new(db), blobs, WorkerConfig::default()));
-    tokio::spawn(atelier_worker::host::run(worker, wake, shutdown_rx, Duration::from_millis(200)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    TestApp { base, client: reqwest::Client::new(), _dir: dir, _shutdown: shutdown }
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../test-data/photos/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-impl TestApp {
-    async fn upload(&self, bytes: Vec<u8>) -> (u16, Value) {
-        let res = self.client.post(format!("{}/v1/images", self.base)).body(bytes).send().await.unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
-    }
-
-    async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self.client.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-
-    async fn wait_for_job(&self, id: &str) -> Value {
-        for _ in 0..200 {
-            let job: Value = self.get(&format!("/v1/jobs/{id}")).await.json().await.unwrap();
-            if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-                return job;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("job {id} did not finish");
-    }
-}
+use crate::support::{photo, spawn_app};
 
 #[tokio::test]
 async fn an_uploaded_photo_goes_through_a_job_and_its_output_downloads() {
@@ -117,7 +48,7 @@ async fn bad_uploads_get_a_code_and_leave_nothing_behind() {
         assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{name}: {body}");
         assert!(!body["message"].as_str().unwrap().is_empty(), "{name}");
     }
-    let spooled: Vec<_> = std::fs::read_dir(app._dir.path())
+    let spooled: Vec<_> = std::fs::read_dir(app.dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_file() && !e.file_name().to_string_lossy().starts_with("a.db"))

@@ -1,0 +1,179 @@
+//! Saved pipelines: create one (validated) under a name, add versions, read and list them.
+//! Jobs cite them as `name@version` (or `name`, resolved to the latest version at submit).
+
+use atelier_imaging::Pipeline;
+use atelier_storage::{now_ms, PipelineRecord};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::{AppJson, AppQuery, Page};
+use crate::app::AppState;
+use crate::error::{ApiCode, ApiError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreatePipeline {
+    name: String,
+    pipeline: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewVersion {
+    pipeline: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct PipelineView {
+    name: String,
+    version: i64,
+    /// `name@version`, as jobs cite it.
+    reference: String,
+    pipeline: serde_json::Value,
+    created_at: i64,
+    /// Every version of the name, oldest first (on single-pipeline reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    versions: Option<Vec<i64>>,
+}
+
+impl PipelineView {
+    fn new(record: PipelineRecord, versions: Option<Vec<i64>>) -> PipelineView {
+        let pipeline = serde_json::from_str(&record.document).unwrap_or(serde_json::Value::Null);
+        PipelineView {
+            reference: format!("{}@{}", record.name, record.version),
+            name: record.name,
+            version: record.version,
+            pipeline,
+            created_at: record.created_at,
+            versions,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct PipelineList {
+    items: Vec<PipelineView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// Names are what users type in `name@version`: short, lowercase, no `@`.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let valid = (1..=64).contains(&name.len())
+        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        let message = format!(
+            "pipeline name `{}` must be 1 to 64 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit",
+            name.escape_debug()
+        );
+        Err(ApiError::new(ApiCode::InvalidRequest, message))
+    }
+}
+
+/// Validates a document and returns its canonical JSON text.
+fn canonical(document: serde_json::Value) -> Result<String, ApiError> {
+    let pipeline = Pipeline::from_value(document)
+        .map_err(|err| ApiError::new(ApiCode::InvalidPipeline, format!("pipeline.{err}")))?;
+    serde_json::to_string(&pipeline).map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))
+}
+
+/// `POST /v1/pipelines`
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<CreatePipeline>,
+) -> Result<(StatusCode, Json<PipelineView>), ApiError> {
+    check_name(&request.name)?;
+    let document = canonical(request.pipeline)?;
+    let record = state.pipelines.create(&request.name, &document, now_ms()).await?.ok_or_else(|| {
+        let message = format!(
+            "a pipeline named `{}` exists; add a version with POST /v1/pipelines/{}/versions",
+            request.name, request.name
+        );
+        ApiError::new(ApiCode::PipelineExists, message)
+    })?;
+    Ok((StatusCode::CREATED, Json(PipelineView::new(record, Some(vec![1])))))
+}
+
+/// `POST /v1/pipelines/{name}/versions`
+pub(crate) async fn add_version(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    AppJson(request): AppJson<NewVersion>,
+) -> Result<(StatusCode, Json<PipelineView>), ApiError> {
+    let document = canonical(request.pipeline)?;
+    let record = state.pipelines.add_version(&name, &document, now_ms()).await?.ok_or_else(|| not_found(&name))?;
+    let versions = state.pipelines.versions(&name).await?;
+    Ok((StatusCode::CREATED, Json(PipelineView::new(record, Some(versions)))))
+}
+
+/// `GET /v1/pipelines/{name}`: the latest version, with the list of versions.
+pub(crate) async fn latest(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<PipelineView>, ApiError> {
+    let record = state.pipelines.get(&name, None).await?.ok_or_else(|| not_found(&name))?;
+    let versions = state.pipelines.versions(&name).await?;
+    Ok(Json(PipelineView::new(record, Some(versions))))
+}
+
+/// `GET /v1/pipelines/{name}/versions/{version}`
+pub(crate) async fn version(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<PipelineView>, ApiError> {
+    let reference = format!("{name}@{version}");
+    Ok(Json(PipelineView::new(resolve(&state, &reference).await?.1, None)))
+}
+
+/// `GET /v1/pipelines?cursor=&limit=`: the latest version of each, by name.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> Result<Json<PipelineList>, ApiError> {
+    let page = Page::new(query.cursor, query.limit)?;
+    let found = state.pipelines.list(page.cursor.as_deref(), page.limit).await?;
+    let items = found.pipelines.into_iter().map(|record| PipelineView::new(record, None)).collect();
+    Ok(Json(PipelineList { items, next_cursor: found.next }))
+}
+
+/// Resolves `name@version` (or `name`, meaning the latest) to a validated pipeline and the
+/// stored record it came from.
+pub(crate) async fn resolve(state: &AppState, reference: &str) -> Result<(Pipeline, PipelineRecord), ApiError> {
+    let (name, version) = match reference.split_once('@') {
+        None => (reference, None),
+        Some((name, version)) => {
+            let version = version.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| {
+                let message = format!("`{reference}`: the version after `@` must be a whole number from 1");
+                ApiError::new(ApiCode::InvalidRequest, message)
+            })?;
+            (name, Some(version))
+        }
+    };
+    let record = state
+        .pipelines
+        .get(name, version)
+        .await?
+        .ok_or_else(|| ApiError::new(ApiCode::PipelineNotFound, format!("pipeline `{reference}` not found")))?;
+    let pipeline = Pipeline::parse_json(&record.document).map_err(|err| {
+        // Stored documents were validated on the way in; one that fails now was written by
+        // an incompatible version of atelier.
+        ApiError::new(ApiCode::Internal, format!("stored pipeline `{reference}` no longer parses: {err}"))
+    })?;
+    Ok((pipeline, record))
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::new(ApiCode::PipelineNotFound, format!("pipeline `{name}` not found"))
+}

@@ -1,0 +1,197 @@
+//! Resumable uploads for big files: create a session with the total size, PUT parts at
+//! increasing offsets (a lost connection resumes from the offset the session reports), then
+//! complete it into an image through the same checks as a one-shot upload.
+
+use atelier_storage::{now_ms, BlobKey, ImageRecord, PartOutcome, UploadSession};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{AppJson, AppQuery};
+use crate::app::AppState;
+use crate::error::{ApiCode, ApiError};
+use crate::ingest;
+
+/// Largest part one PUT may carry; parts are held in memory once, when completing.
+pub const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
+/// How long a session may sit unfinished before it and its parts are deleted.
+const SESSION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateUpload {
+    /// The file's total size in bytes.
+    size: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct UploadView {
+    #[serde(flatten)]
+    session: UploadSession,
+    /// The most one part may carry.
+    max_part_bytes: u64,
+}
+
+impl From<UploadSession> for UploadView {
+    fn from(session: UploadSession) -> UploadView {
+        UploadView { session, max_part_bytes: MAX_PART_BYTES }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PartQuery {
+    offset: u64,
+}
+
+/// `POST /v1/uploads`
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<CreateUpload>,
+) -> Result<(StatusCode, Json<UploadView>), ApiError> {
+    let limit = state.limits.max_input_bytes;
+    if request.size == 0 {
+        return Err(ApiError::new(ApiCode::InvalidRequest, "`size` must be at least 1 byte"));
+    }
+    if request.size > limit {
+        return Err(ingest::too_large(request.size, limit));
+    }
+    sweep_expired(&state);
+    let session = state.uploads.create(request.size, now_ms(), SESSION_TTL_MS).await?;
+    Ok((StatusCode::CREATED, Json(session.into())))
+}
+
+/// `GET /v1/uploads/{id}`: where to resume.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<UploadView>, ApiError> {
+    Ok(Json(find(&state, &id).await?.into()))
+}
+
+/// `PUT /v1/uploads/{id}?offset=N`: the body is the part starting at byte `N`.
+pub(crate) async fn put_part(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AppQuery(query): AppQuery<PartQuery>,
+    request: Request,
+) -> Result<Json<UploadView>, ApiError> {
+    let session = find(&state, &id).await?;
+    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    if offset != session.received {
+        return Err(out_of_step(offset, session.received));
+    }
+    let room = u64::try_from(session.size - session.received).unwrap_or(0);
+    let spooled = ingest::spool(&state, request.into_body().into_data_stream(), room.min(MAX_PART_BYTES))
+        .await
+        .map_err(|err| match err.code {
+            ApiCode::Image(atelier_imaging::Code::InputTooLarge) => ApiError::new(
+                ApiCode::RequestTooLarge,
+                format!(
+                    "a part may carry at most {} bytes, and this session has {room} left to receive",
+                    MAX_PART_BYTES
+                ),
+            ),
+            _ => err,
+        })?;
+    if spooled.size == 0 {
+        return Err(ApiError::new(ApiCode::InvalidRequest, "the part is empty"));
+    }
+    let key = BlobKey::upload_part(&session.id, &uuid::Uuid::new_v4().simple().to_string())?;
+    state.blobs.put_file(&key, &spooled.path).await?;
+    let length = i64::try_from(spooled.size).unwrap_or(i64::MAX);
+    let outcome = state.uploads.add_part(&session.id, offset, length, &key, now_ms()).await;
+    if !matches!(outcome, Ok(PartOutcome::Accepted { .. })) {
+        // Only a recorded part may keep its blob.
+        let _ = state.blobs.delete(&key).await;
+    }
+    match outcome? {
+        PartOutcome::Accepted { .. } => Ok(Json(find(&state, &id).await?.into())),
+        PartOutcome::OutOfStep { received } => Err(out_of_step(offset, received)),
+        PartOutcome::Gone => Err(not_found(&id)),
+    }
+}
+
+/// `POST /v1/uploads/{id}/complete`: the parts become one image.
+pub(crate) async fn complete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ImageRecord>), ApiError> {
+    let session = find(&state, &id).await?;
+    if session.received != session.size {
+        let message = format!(
+            "upload `{id}` has {} of its {} bytes; PUT the rest from offset {} first",
+            session.received, session.size, session.received
+        );
+        return Err(ApiError::new(ApiCode::UploadIncomplete, message));
+    }
+    if !state.uploads.begin_completion(&id, now_ms()).await? {
+        return Err(ApiError::new(ApiCode::UploadConflict, format!("upload `{id}` is already being completed")));
+    }
+    match assemble(&state, &session).await {
+        Ok(image) => {
+            state.uploads.remove(&id, state.blobs.as_ref()).await?;
+            Ok((StatusCode::CREATED, Json(image)))
+        }
+        Err(err) if err.code.status().is_server_error() => {
+            // A passing failure: the parts stay, and completing may be tried again.
+            let _ = state.uploads.abandon_completion(&id).await;
+            Err(err)
+        }
+        Err(err) => {
+            // The bytes are not an acceptable image and never will be.
+            let _ = state.uploads.remove(&id, state.blobs.as_ref()).await;
+            Err(err)
+        }
+    }
+}
+
+async fn assemble(state: &AppState, session: &UploadSession) -> Result<ImageRecord, ApiError> {
+    let parts = state.uploads.parts(&session.id).await?;
+    let blobs = state.blobs.clone();
+    let stream = futures::stream::iter(parts).then(move |part| {
+        let blobs = blobs.clone();
+        async move { blobs.get(&part.key).await }
+    });
+    let limit = u64::try_from(session.size).unwrap_or(0);
+    let spooled = ingest::spool(state, Box::pin(stream), limit).await?;
+    ingest::store(state, spooled).await
+}
+
+/// `DELETE /v1/uploads/{id}`: abandons the session and deletes its parts.
+pub(crate) async fn abort(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    find(&state, &id).await?;
+    state.uploads.remove(&id, state.blobs.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn sweep_expired(state: &AppState) {
+    let (uploads, blobs) = (state.uploads.clone(), state.blobs.clone());
+    tokio::spawn(async move {
+        let expired = match uploads.expired(now_ms(), 20).await {
+            Ok(ids) => ids,
+            Err(err) => return eprintln!("atelier-server: finding expired uploads: {err}"),
+        };
+        for id in expired {
+            if let Err(err) = uploads.remove(&id, blobs.as_ref()).await {
+                eprintln!("atelier-server: removing expired upload {id}: {err}");
+            }
+        }
+    });
+}
+
+async fn find(state: &AppState, id: &str) -> Result<UploadSession, ApiError> {
+    state.uploads.get(id, now_ms()).await?.ok_or_else(|| not_found(id))
+}
+
+fn out_of_step(offset: i64, received: i64) -> ApiError {
+    let message =
+        format!("this part starts at byte {offset}, but the upload has {received} bytes: resume from {received}");
+    ApiError::new(ApiCode::UploadOffsetMismatch, message)
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(ApiCode::UploadNotFound, format!("upload `{id}` not found (or it expired)"))
+}
