@@ -10,6 +10,7 @@
 pub mod host;
 pub mod payload;
 pub mod step;
+pub mod webhook;
 
 pub use payload::{ItemResult, JobPayload, JobResults, OutputRef};
 pub use step::{Outcome, Worker, WorkerConfig};
