@@ -2,6 +2,7 @@
 //! over one input image to produce encoded outputs (one, or one per `augment` variant).
 
 mod parse;
+mod url;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -10,6 +11,9 @@ use image::DynamicImage;
 use serde::Serialize;
 
 pub use parse::PipelineError;
+pub use url::{
+    parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION, MAX_OPTIONS_LEN, MAX_SEGMENTS,
+};
 
 use crate::decode::{self, Decoded};
 use crate::encode::{self, EncodeOptions};
