@@ -24,8 +24,9 @@ pub async fn run(worker: Arc<Worker>, wake: Arc<Notify>, mut shutdown: watch::Re
     while !*shutdown.borrow() {
         let idle = match worker.try_run_one().await {
             Ok(Outcome::Empty) => true,
-            Ok(Outcome::Ran { state, .. }) => {
+            Ok(Outcome::Ran { state, job_id }) => {
                 if state.is_final() {
+                    worker.announce(&job_id).await;
                     if let Err(err) = worker.collect_originals().await {
                         eprintln!("atelier-worker: collecting unused originals: {err}");
                     }

@@ -7,6 +7,7 @@
 //! loop that calls it (and sleeps or waits for a wake-up when the queue is empty) belongs to
 //! whoever hosts the worker: `atelier serve`, `atelier worker`, or a test.
 
+pub mod announce;
 pub mod host;
 pub mod payload;
 pub mod step;

@@ -16,6 +16,9 @@ pub struct JobPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_ref: Option<String>,
     pub items: Vec<JobItem>,
+    /// Called with the `job.finished` event when the job ends (see `announce`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,7 +36,7 @@ impl JobPayload {
 
     pub fn new(pipeline: &Pipeline, items: Vec<JobItem>) -> JobPayload {
         let pipeline = serde_json::to_value(pipeline).unwrap_or_default();
-        JobPayload { version: JobPayload::VERSION, pipeline, pipeline_ref: None, items }
+        JobPayload { version: JobPayload::VERSION, pipeline, pipeline_ref: None, items, webhook: None }
     }
 }
 

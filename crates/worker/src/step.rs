@@ -23,6 +23,8 @@ pub struct WorkerConfig {
     pub heartbeat_every: Duration,
     pub backoff: Backoff,
     pub limits: Limits,
+    /// Where finished jobs are announced from; `None` turns webhooks off.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 impl Default for WorkerConfig {
@@ -33,6 +35,7 @@ impl Default for WorkerConfig {
             heartbeat_every: Duration::from_secs(15),
             backoff: Backoff { base: Duration::from_secs(5), max: Duration::from_secs(600) },
             limits: Limits::default(),
+            webhook: None,
         }
     }
 }
@@ -66,6 +69,14 @@ impl Worker {
     pub fn new(queue: Queue, blobs: Arc<dyn BlobStore>, config: WorkerConfig) -> Worker {
         let images = atelier_storage::Images::new(queue.db().clone());
         Worker { queue, images, blobs, config }
+    }
+
+    /// Starts the `job.finished` webhook of a job that reached a final state.
+    pub async fn announce(
+        &self,
+        job_id: &str,
+    ) -> Option<tokio::task::JoinHandle<Result<crate::webhook::Delivery, crate::webhook::WebhookError>>> {
+        crate::announce::announce(&self.queue, self.config.webhook.as_ref(), job_id).await
     }
 
     /// Deletes originals that only deleted images named and that the jobs just finished
