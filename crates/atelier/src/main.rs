@@ -6,10 +6,15 @@ mod ops_cmd;
 mod process;
 mod service;
 mod settings;
+mod sign_cmd;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+
+use crate::settings::{LogFormat, Settings};
 
 /// Image processing and computer vision: one binary for the CLI, the API and the workers.
 #[derive(Debug, Parser)]
@@ -31,16 +36,27 @@ enum Command {
     Worker(service::ServiceArgs),
     /// Create or update the database schema, then exit.
     Migrate(service::ServiceArgs),
+    /// Print a signed transform URL for an image, signed with the first `[transform] keys` entry.
+    Sign(sign_cmd::SignArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log_format = match &cli.command {
+        // A configuration that does not load is reported by the command itself.
+        Command::Serve(args) | Command::Worker(args) | Command::Migrate(args) => {
+            Settings::load(args.config.as_deref()).map_or(LogFormat::Text, |settings| settings.log.format)
+        }
+        Command::Process(_) | Command::Ops(_) | Command::Sign(_) => LogFormat::Text,
+    };
+    init_logging(log_format);
     let result = match cli.command {
         Command::Process(args) => process::run(args),
         Command::Ops(args) => ops_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => service::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Worker(args) => service::worker(args).map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => service::migrate(args).map(|()| ExitCode::SUCCESS),
+        Command::Sign(args) => sign_cmd::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -49,4 +65,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `tracing` output for the whole process, at the level `RUST_LOG` says (`info` when unset;
+/// invalid directives are skipped rather than fatal). On stderr, so stdout stays the
+/// commands' own output.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env_lossy();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Only fails if a subscriber is already set, and then that one keeps logging.
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

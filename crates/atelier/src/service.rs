@@ -19,7 +19,7 @@ use crate::settings::Settings;
 pub struct ServiceArgs {
     /// Configuration file (default: ./atelier.toml when present). See atelier.example.toml.
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// Address the API listens on (overrides `listen`).
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -64,17 +64,20 @@ struct Service {
     settings: Settings,
     db: Db,
     blobs: Arc<dyn BlobStore>,
+    /// `None` when webhooks are off.
+    webhook: Option<atelier_worker::webhook::WebhookConfig>,
 }
 
 impl Service {
     async fn open(args: &ServiceArgs) -> Result<Service> {
         let settings = args.settings()?;
+        let webhook = settings.webhook_config()?;
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let db = Db::connect(&settings.database_url()).await.context("connecting to the database")?;
         let blobs: Arc<dyn BlobStore> =
             Arc::new(ObjectBlobStore::open(&settings.blob_config()).context("opening the blob store")?);
-        Ok(Service { settings, db, blobs })
+        Ok(Service { settings, db, blobs, webhook })
     }
 }
 
@@ -90,6 +93,8 @@ pub fn migrate(args: ServiceArgs) -> Result<()> {
 pub fn serve(args: ServiceArgs) -> Result<()> {
     runtime()?.block_on(async {
         let service = Service::open(&args).await?;
+        // Checked before migrating or listening: a short key stops the start, not the first request.
+        let transform = service.settings.transform.config()?;
         service.db.migrate().await.context("migrating")?;
         let spool = service.settings.data_dir.join("spool");
         std::fs::create_dir_all(&spool).with_context(|| format!("creating {}", spool.display()))?;
@@ -99,7 +104,9 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
             service.settings.limits.clone(),
             service.settings.max_job_items,
             spool,
-        );
+        )
+        .with_webhooks(service.webhook.is_some())
+        .with_transform(transform);
         let (stop, stopped) = watch::channel(false);
         let workers = start_workers(&service, state.wake.clone(), stopped);
         let listen = service.settings.listen;
@@ -134,6 +141,7 @@ fn start_workers(
     stopped: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let lease = Duration::from_millis(service.settings.lease_ms.max(100));
+    let webhook = service.webhook.clone();
     (0..service.settings.worker_count())
         .map(|n| {
             let config = WorkerConfig {
@@ -141,6 +149,7 @@ fn start_workers(
                 limits: service.settings.limits.clone(),
                 lease,
                 heartbeat_every: lease / 4,
+                webhook: webhook.clone(),
                 ..WorkerConfig::default()
             };
             let worker = Arc::new(Worker::new(Queue::new(service.db.clone()), service.blobs.clone(), config));

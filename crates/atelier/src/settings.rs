@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use atelier_imaging::Limits;
+use atelier_server::transform::{SigningKey, TransformConfig};
 use atelier_storage::BlobConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -35,6 +36,120 @@ pub struct Settings {
     pub blobs: Option<BlobConfig>,
     /// Limits on untrusted images. `ATELIER_LIMITS__MAX_PIXELS` and so on.
     pub limits: Limits,
+    /// Log output. `ATELIER_LOG__FORMAT`; the level comes from `RUST_LOG`.
+    pub log: LogSettings,
+    /// Job webhooks: off until a secret is set. `ATELIER_WEBHOOKS__SECRET`...
+    pub webhooks: WebhookSettings,
+    /// Signed transform URLs: off until a key is set. `ATELIER_TRANSFORM__KEYS`...
+    pub transform: TransformSettings,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransformSettings {
+    /// Secrets URLs may be signed with, each at least 32 bytes, used as written; the first
+    /// signs (`atelier sign`), all verify. One string is taken as a list of one. Never
+    /// serialized, so it cannot end up in a dumped configuration.
+    #[serde(skip_serializing, deserialize_with = "one_or_many")]
+    pub keys: Vec<String>,
+    /// Renders running at once; 0 means one per core.
+    pub max_concurrent: usize,
+    /// Renders waiting for a turn before requests are refused with 429.
+    pub max_waiting: usize,
+}
+
+impl Default for TransformSettings {
+    fn default() -> Self {
+        TransformSettings { keys: Vec::new(), max_concurrent: 0, max_waiting: 64 }
+    }
+}
+
+impl std::fmt::Debug for TransformSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secrets never reach a log line; how many there are is enough to debug with.
+        f.debug_struct("TransformSettings")
+            .field("keys", &format_args!("<{} redacted>", self.keys.len()))
+            .field("max_concurrent", &self.max_concurrent)
+            .field("max_waiting", &self.max_waiting)
+            .finish()
+    }
+}
+
+impl TransformSettings {
+    /// The route's setup; a short key is an error, so a typo cannot serve weakly signed URLs.
+    pub fn config(&self) -> Result<TransformConfig> {
+        let keys = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(index, secret)| {
+                SigningKey::new(secret.as_bytes()).with_context(|| format!("transform.keys[{index}]"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let max_concurrent = match self.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        Ok(TransformConfig { keys, max_concurrent, max_waiting: self.max_waiting })
+    }
+
+    /// The key new URLs are signed with: the first.
+    pub fn signing_key(&self) -> Result<SigningKey> {
+        let Some(first) = self.keys.first() else {
+            anyhow::bail!(
+                "no signing key is configured: set `keys` under [transform] in atelier.toml, or ATELIER_TRANSFORM__KEYS"
+            );
+        };
+        SigningKey::new(first.as_bytes()).context("transform.keys[0]")
+    }
+}
+
+/// `keys = "one"` or `keys = ["one", "two"]`: a single variable is easier to set than a list.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Keys {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Keys::deserialize(deserializer)? {
+        Keys::One(key) => vec![key],
+        Keys::Many(keys) => keys,
+    })
+}
+
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Signs every delivery (HMAC-SHA256); at least 16 bytes. Unset turns webhooks off.
+    /// Never serialized, so it cannot end up in a dumped configuration.
+    #[serde(skip_serializing)]
+    pub secret: Option<String>,
+    /// Address ranges (CIDR) the SSRF guard would refuse but receivers may use.
+    pub allow: Vec<String>,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log line.
+        let secret = self.secret.as_ref().map(|_| "<redacted>");
+        f.debug_struct("WebhookSettings").field("secret", &secret).field("allow", &self.allow).finish()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` (one object a line) for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for Settings {
@@ -48,6 +163,9 @@ impl Default for Settings {
             max_job_items: 1_000,
             blobs: None,
             limits: Limits::default(),
+            log: LogSettings::default(),
+            webhooks: WebhookSettings::default(),
+            transform: TransformSettings::default(),
         }
     }
 }
@@ -68,6 +186,14 @@ impl Settings {
         let env =
             Env::prefixed("ATELIER_").split("__").filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
         figment.merge(env).extract().context("reading the configuration (defaults, atelier.toml, ATELIER_* variables)")
+    }
+
+    /// The workers' webhook setup, or `None` when webhooks are off.
+    pub fn webhook_config(&self) -> Result<Option<atelier_worker::webhook::WebhookConfig>> {
+        let Some(secret) = self.webhooks.secret.clone() else { return Ok(None) };
+        anyhow::ensure!(secret.len() >= 16, "webhooks.secret must be at least 16 bytes");
+        let allow = atelier_worker::webhook::parse_allow_list(&self.webhooks.allow).context("webhooks.allow")?;
+        Ok(Some(atelier_worker::webhook::WebhookConfig { secret, allow, ..Default::default() }))
     }
 
     pub fn database_url(&self) -> String {
@@ -107,6 +233,18 @@ mod tests {
             let leaf = key.rsplit('.').next().unwrap();
             let documented = [format!("{leaf} ="), format!("# {leaf} ="), format!("[{leaf}]")];
             assert!(documented.iter().any(|form| text.contains(form.as_str())), "{key} is not in atelier.example.toml");
+        }
+    }
+
+    #[test]
+    fn transform_keys_are_one_string_or_a_list_and_never_printed_or_serialized() {
+        let secret = "a-transform-key-of-at-least-32-bytes";
+        for text in [format!("[transform]\nkeys = \"{secret}\""), format!("[transform]\nkeys = [\"{secret}\"]")] {
+            let settings: Settings = figment::Figment::from(figment::providers::Toml::string(&text)).extract().unwrap();
+            assert_eq!(settings.transform.keys, [secret], "{text}");
+            assert!(!format!("{settings:?}").contains(secret));
+            assert!(!serde_json::to_string(&settings).unwrap().contains(secret));
+            assert_eq!(settings.transform.config().unwrap().keys.len(), 1);
         }
     }
 

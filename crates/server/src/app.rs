@@ -6,12 +6,20 @@ use std::sync::Arc;
 use atelier_imaging::Limits;
 use atelier_storage::{BlobStore, Db, Images, Pipelines, Queue, Uploads};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::middleware;
+use axum::routing::get;
 use axum::Router;
 use tokio::sync::Notify;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiCode, ApiError};
+use crate::openapi::ApiDoc;
 use crate::routes::{health, images, jobs, ops, pipelines, uploads};
+use crate::telemetry::{self, Metrics};
+use crate::transform::{self, TransformConfig, TransformState};
 
 /// What every handler may use. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -29,6 +37,12 @@ pub struct AppState {
     pub upload_dir: PathBuf,
     /// Woken when a job is enqueued, so idle in-process workers start at once.
     pub wake: Arc<Notify>,
+    /// Signed transform URLs: keys, the render queue, in-flight renders and counters.
+    pub transform: Arc<TransformState>,
+    /// HTTP counters and histograms; `/metrics` adds the rest when scraped.
+    pub metrics: Arc<Metrics>,
+    /// Whether jobs may name a webhook: only when workers have a secret to sign with.
+    pub webhooks: bool,
 }
 
 impl AppState {
@@ -51,37 +65,73 @@ impl AppState {
             max_job_items,
             upload_dir,
             wake: Arc::new(Notify::new()),
+            transform: Arc::new(TransformState::new(TransformConfig::default())),
+            metrics: Arc::new(Metrics::new()),
+            webhooks: false,
         }
+    }
+
+    /// This state with webhooks accepted on job submission (workers sign and send them).
+    pub fn with_webhooks(mut self, enabled: bool) -> AppState {
+        self.webhooks = enabled;
+        self
+    }
+
+    /// This state with transform URLs set up as `config` says; without it they are disabled.
+    pub fn with_transform(mut self, config: TransformConfig) -> AppState {
+        self.transform = Arc::new(TransformState::new(config));
+        self
     }
 }
 
-/// Every route, in one place.
+/// Every route, in one place: the documented API through `utoipa_axum` (so the router and
+/// the OpenAPI document cannot drift apart), the docs page, and the few plain routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(health::home))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/v1/ops", get(ops::list))
-        // Uploads enforce `limits.max_input_bytes` themselves, while streaming.
-        .route("/v1/images", post(images::upload).layer(DefaultBodyLimit::disable()).get(images::list))
-        .route("/v1/images/{id}", get(images::metadata).delete(images::delete))
-        .route("/v1/images/{id}/original", get(images::original))
-        .route("/v1/uploads", post(uploads::create))
-        // Parts enforce their own limit while streaming.
-        .route(
-            "/v1/uploads/{id}",
-            put(uploads::put_part).layer(DefaultBodyLimit::disable()).get(uploads::status).delete(uploads::abort),
-        )
-        .route("/v1/uploads/{id}/complete", post(uploads::complete))
-        .route("/v1/pipelines", post(pipelines::create).get(pipelines::list))
-        .route("/v1/pipelines/{name}", get(pipelines::latest))
-        .route("/v1/pipelines/{name}/versions", post(pipelines::add_version))
-        .route("/v1/pipelines/{name}/versions/{version}", get(pipelines::version))
-        .route("/v1/jobs", post(jobs::submit).get(jobs::list))
-        .route("/v1/jobs/{id}", get(jobs::status))
-        .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
-        .route("/v1/jobs/{id}/retry", post(jobs::retry))
-        .route("/v1/jobs/{id}/outputs/{*name}", get(jobs::output))
+    let metrics = state.metrics.clone();
+    let (api, document) = api_routes().split_for_parts();
+    api.route("/", get(health::home))
+        .route("/t/{*path}", get(transform::serve))
+        .route("/metrics", get(telemetry::metrics))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(|| async { ApiError::new(ApiCode::NotFound, "no such route") })
         .with_state(state)
+        // Outermost, so every route and the fallback is timed, counted and logged.
+        .layer(middleware::from_fn_with_state(metrics, telemetry::track))
+}
+
+/// The OpenAPI document alone, as `/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(ops::list))
+        // Uploads enforce `limits.max_input_bytes` themselves, while streaming.
+        .routes(unlimited(routes!(images::upload, images::list)))
+        .routes(routes!(images::metadata, images::delete))
+        .routes(routes!(images::original))
+        .routes(routes!(uploads::create))
+        // Parts enforce their own limit while streaming.
+        .routes(unlimited(routes!(uploads::put_part, uploads::status, uploads::abort)))
+        .routes(routes!(uploads::complete))
+        .routes(routes!(pipelines::create, pipelines::list))
+        .routes(routes!(pipelines::latest))
+        .routes(routes!(pipelines::add_version))
+        .routes(routes!(pipelines::version))
+        .routes(routes!(jobs::submit, jobs::list))
+        .routes(routes!(jobs::status))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::retry))
+        // Output names contain `/`, which only a wildcard matches; ApiDoc documents the
+        // route under its OpenAPI spelling.
+        .route("/v1/jobs/{id}/outputs/{*name}", get(jobs::output))
+}
+
+/// Lifts axum's default body limit for handlers that stream and limit bodies themselves.
+fn unlimited(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    let (schemas, paths, method_router) = routes;
+    (schemas, paths, method_router.layer(DefaultBodyLimit::disable()))
 }

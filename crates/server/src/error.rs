@@ -16,6 +16,8 @@ pub enum ApiCode {
     RequestTooLarge,
     InvalidPipeline,
     InvalidRequest,
+    /// A job's webhook URL is malformed, or webhooks are off.
+    InvalidWebhook,
     /// A `multipart/form-data` body that is malformed or not shaped as the route expects.
     InvalidMultipart,
     NotFound,
@@ -33,6 +35,14 @@ pub enum ApiCode {
     UploadConflict,
     /// The job is not in a state that allows the request (retrying a job that did not fail).
     JobConflict,
+    /// A transform URL whose signature is missing, malformed, or no configured key's.
+    InvalidSignature,
+    /// A transform URL signed with an `exp` segment that has passed.
+    UrlExpired,
+    /// A transform URL on a server with no signing key configured.
+    TransformDisabled,
+    /// The render queue is full; the response carries `Retry-After`.
+    TooBusy,
     /// An image-level failure, carrying the imaging core's own code.
     Image(atelier_imaging::Code),
     Unavailable,
@@ -48,6 +58,7 @@ impl ApiCode {
             ApiCode::InvalidPipeline => "invalid_pipeline",
             ApiCode::InvalidRequest => "invalid_request",
             ApiCode::InvalidMultipart => "invalid_multipart",
+            ApiCode::InvalidWebhook => "invalid_webhook",
             ApiCode::NotFound => "not_found",
             ApiCode::PipelineNotFound => "pipeline_not_found",
             ApiCode::PipelineExists => "pipeline_exists",
@@ -58,6 +69,10 @@ impl ApiCode {
             ApiCode::ImageNotFound => "image_not_found",
             ApiCode::JobNotFound => "job_not_found",
             ApiCode::JobConflict => "job_state_conflict",
+            ApiCode::InvalidSignature => "invalid_signature",
+            ApiCode::UrlExpired => "url_expired",
+            ApiCode::TransformDisabled => "transform_disabled",
+            ApiCode::TooBusy => "too_busy",
             ApiCode::Image(code) => code.as_str(),
             ApiCode::Unavailable => "service_unavailable",
             ApiCode::Internal => "internal_error",
@@ -67,7 +82,9 @@ impl ApiCode {
     pub fn status(self) -> StatusCode {
         use atelier_imaging::Code as C;
         match self {
-            ApiCode::InvalidJson | ApiCode::InvalidRequest | ApiCode::InvalidMultipart => StatusCode::BAD_REQUEST,
+            ApiCode::InvalidJson | ApiCode::InvalidRequest | ApiCode::InvalidMultipart | ApiCode::InvalidWebhook => {
+                StatusCode::BAD_REQUEST
+            }
             ApiCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiCode::JobConflict
             | ApiCode::PipelineExists
@@ -80,7 +97,11 @@ impl ApiCode {
             | ApiCode::ImageNotFound
             | ApiCode::JobNotFound
             | ApiCode::PipelineNotFound
-            | ApiCode::UploadNotFound => StatusCode::NOT_FOUND,
+            | ApiCode::UploadNotFound
+            | ApiCode::TransformDisabled => StatusCode::NOT_FOUND,
+            ApiCode::InvalidSignature => StatusCode::FORBIDDEN,
+            ApiCode::UrlExpired => StatusCode::GONE,
+            ApiCode::TooBusy => StatusCode::TOO_MANY_REQUESTS,
             ApiCode::Image(C::EmptyInput) => StatusCode::BAD_REQUEST,
             ApiCode::Image(C::UnsupportedFormat) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiCode::Image(
@@ -93,17 +114,21 @@ impl ApiCode {
     }
 }
 
-/// An error on its way to the client as `{"code": "...", "message": "..."}`.
-#[derive(Debug)]
+/// An error on its way to the client as `{"code": "...", "message": "..."}`. `Clone` so that
+/// requests sharing one render share its failure too.
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ApiCode,
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable and machine-readable, e.g. `image_not_found`.
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
 }
 
 impl ApiError {
@@ -125,7 +150,7 @@ impl IntoResponse for ApiError {
         } else {
             self.message
         };
-        (status, Json(Body { code: self.code.as_str(), message: &message })).into_response()
+        (status, Json(ErrorBody { code: self.code.as_str().to_string(), message })).into_response()
     }
 }
 

@@ -1,12 +1,15 @@
 //! atelier's HTTP API (axum): uploads, jobs, the op catalogue, health. Handlers are thin:
 //! they extract the request, call `storage` or `imaging`, and map the result through the
-//! one error-code table in [`error`]. The service's first slice: authentication, OpenAPI,
-//! signed URLs, metrics and SSE arrive with their issues.
+//! one error-code table in [`error`]. Routes are documented where they are registered, so
+//! `/openapi.json` always describes the router as built.
 
 pub mod app;
 pub mod error;
 mod ingest;
+mod openapi;
 mod routes;
+pub mod telemetry;
+pub mod transform;
 
-pub use app::{router, AppState};
+pub use app::{openapi, router, AppState};
 pub use error::{ApiCode, ApiError};

@@ -6,7 +6,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 pub(crate) async fn home() -> axum::response::Html<&'static str> {
     axum::response::Html(concat!(
@@ -18,10 +18,22 @@ pub(crate) async fn home() -> axum::response::Html<&'static str> {
     ))
 }
 
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Object)))]
 pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// The database and the blob store answer.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Object),
+        (status = 503, description = "A dependency is down", body = ErrorBody),
+    )
+)]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.db.check().await?;
     state.blobs.check().await?;

@@ -8,17 +8,66 @@ use axum::response::Response;
 use axum::Json;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{image_response, AppQuery, Page};
 use crate::app::AppState;
-use crate::error::{ApiCode, ApiError};
+use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::ingest;
 
-/// `POST /v1/images`: the body is the image, or `multipart/form-data` with one `file` field.
+/// An uploaded original.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ImageView {
+    id: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    sha256: String,
+    /// Sniffed from the bytes: jpeg, png, webp, gif, bmp, tiff.
+    format: String,
+    width: i64,
+    height: i64,
+    bytes: i64,
+    /// Milliseconds since the Unix epoch.
+    created_at: i64,
+}
+
+impl From<ImageRecord> for ImageView {
+    fn from(record: ImageRecord) -> ImageView {
+        let ImageRecord { id, sha256, format, width, height, bytes, created_at } = record;
+        ImageView { id, sha256, format, width, height, bytes, created_at }
+    }
+}
+
+/// The multipart form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the form; the handler streams it
+pub(crate) struct UploadForm {
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+/// Uploads an image: the body is the image itself, or `multipart/form-data` with one
+/// `file` field. The bytes are checked (a whole, decodable image within the limits) before
+/// anything is stored; the same bytes uploaded twice are stored once.
+#[utoipa::path(
+    post,
+    path = "/v1/images",
+    tag = "images",
+    request_body(content(
+        (String = "application/octet-stream"),
+        (UploadForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "Stored", body = ImageView),
+        (status = 400, description = "Empty or malformed", body = ErrorBody),
+        (status = 413, description = "Over a size limit", body = ErrorBody),
+        (status = 415, description = "Not an image format atelier reads", body = ErrorBody),
+        (status = 422, description = "A corrupt or truncated image", body = ErrorBody),
+    )
+)]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     request: Request,
-) -> Result<(StatusCode, Json<ImageRecord>), ApiError> {
+) -> Result<(StatusCode, Json<ImageView>), ApiError> {
     let limit = state.limits.max_input_bytes;
     let is_multipart = request
         .headers()
@@ -33,7 +82,7 @@ pub(crate) async fn upload(
     } else {
         ingest::spool(&state, request.into_body().into_data_stream(), limit).await?
     };
-    Ok((StatusCode::CREATED, Json(ingest::store(&state, spooled).await?)))
+    Ok((StatusCode::CREATED, Json(ingest::store(&state, spooled).await?.into())))
 }
 
 /// The one `file` field of a form; other fields are refused rather than ignored, so a
@@ -60,34 +109,71 @@ async fn spool_multipart(state: &AppState, mut form: Multipart, limit: u64) -> R
     spooled.ok_or_else(|| bad("the form has no `file` field".into()))
 }
 
+/// An image's facts.
+#[utoipa::path(
+    get,
+    path = "/v1/images/{id}",
+    tag = "images",
+    params(("id" = String, Path, description = "The image's id")),
+    responses(
+        (status = 200, description = "Found", body = ImageView),
+        (status = 404, description = "No such image", body = ErrorBody),
+    )
+)]
 pub(crate) async fn metadata(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ImageRecord>, ApiError> {
-    Ok(Json(find(&state, &id).await?))
+) -> Result<Json<ImageView>, ApiError> {
+    Ok(Json(find(&state, &id).await?.into()))
 }
 
+/// The original bytes, as uploaded.
+#[utoipa::path(
+    get,
+    path = "/v1/images/{id}/original",
+    tag = "images",
+    params(("id" = String, Path, description = "The image's id")),
+    responses(
+        (status = 200, description = "The bytes", content_type = "image/*", body = String),
+        (status = 404, description = "No such image", body = ErrorBody),
+    )
+)]
 pub(crate) async fn original(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let record = find(&state, &id).await?;
     let bytes = state.blobs.get(&record.blob_key()?).await?;
     image_response(bytes, atelier_imaging::Format::from_name(&record.format))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// `next_cursor` from the previous page.
     cursor: Option<String>,
+    /// 1 to 100; 20 by default.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ImageList {
-    items: Vec<ImageRecord>,
+    items: Vec<ImageView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
 }
 
-/// `GET /v1/images?cursor=&limit=`: newest first.
+/// Images, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/images",
+    tag = "images",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = ImageList),
+        (status = 400, description = "A bad cursor or limit", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     AppQuery(params): AppQuery<ListQuery>,
@@ -99,11 +185,21 @@ pub(crate) async fn list(
         }
     }
     let found = state.images.list(page.cursor.as_deref(), page.limit).await?;
-    Ok(Json(ImageList { items: found.images, next_cursor: found.next }))
+    Ok(Json(ImageList { items: found.images.into_iter().map(ImageView::from).collect(), next_cursor: found.next }))
 }
 
-/// `DELETE /v1/images/{id}`: the image is gone at once; its bytes stay while a queued or
-/// running job reads them, and are collected afterwards.
+/// Deletes an image. It is gone at once; its bytes stay while a queued or running job
+/// reads them, and are removed afterwards.
+#[utoipa::path(
+    delete,
+    path = "/v1/images/{id}",
+    tag = "images",
+    params(("id" = String, Path, description = "The image's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such image", body = ErrorBody),
+    )
+)]
 pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     if !state.images.delete(&id, now_ms()).await? {
         return Err(not_found(&id));

@@ -5,39 +5,46 @@ use atelier_imaging::{Format, Pipeline};
 use atelier_storage::{now_ms, BlobKey, Job};
 use atelier_worker::payload::JobItem;
 use atelier_worker::JobPayload;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::image_response;
 use super::images::{self, find};
 use super::pipelines;
-use super::AppJson;
+use super::{AppJson, AppQuery};
 use crate::app::AppState;
-use crate::error::{ApiCode, ApiError};
+use crate::error::{ApiCode, ApiError, ErrorBody};
 
 /// Retries for infrastructure failures before a job is `dead`.
 const MAX_ATTEMPTS: u32 = 3;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubmitJob {
     /// A saved pipeline as `"name@version"` (or `"name"` for its latest version), or a
     /// pipeline document (`{"version": 1, "steps": [...]}`).
     #[serde(default)]
     pipeline: Option<serde_json::Value>,
-    /// Or inline steps, as the CLI's `--op` takes them.
+    /// Or inline steps, as the CLI's `--op` takes them: `["thumbnail:width=256"]`.
     #[serde(default)]
     ops: Option<Vec<String>>,
     /// Ids of uploaded images.
     images: Vec<String>,
+    /// An http(s) URL that receives the signed `job.finished` event when the job ends.
+    #[serde(default)]
+    webhook: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A job: its state, progress, timings and per-item results.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct JobView {
     id: String,
+    /// queued, running, succeeded, failed, canceled or dead.
+    #[schema(value_type = String)]
     state: atelier_storage::JobState,
     /// The saved pipeline the job runs, as `name@version`; absent for inline pipelines.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,7 +61,7 @@ pub(crate) struct JobView {
     results: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Progress {
     done: i64,
     total: i64,
@@ -82,6 +89,20 @@ impl From<Job> for JobView {
     }
 }
 
+/// Runs a pipeline over one or many images.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    tag = "jobs",
+    request_body = SubmitJob,
+    responses(
+        (status = 202, description = "Queued", body = JobView),
+        (status = 400, description = "Malformed", body = ErrorBody),
+        (status = 404, description = "An image or saved pipeline does not exist", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid pipeline; the message names the step and field", body = ErrorBody),
+    )
+)]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     AppJson(request): AppJson<SubmitJob>,
@@ -105,6 +126,9 @@ pub(crate) async fn submit(
             format!("`images` must list 1 to {} image ids, got {}", state.max_job_items, request.images.len());
         return Err(ApiError::new(ApiCode::InvalidRequest, message));
     }
+    if let Some(url) = &request.webhook {
+        check_webhook(&state, url)?;
+    }
     let mut items = Vec::with_capacity(request.images.len());
     let mut originals = Vec::with_capacity(request.images.len());
     for id in &request.images {
@@ -114,6 +138,7 @@ pub(crate) async fn submit(
     }
     let mut payload = JobPayload::new(&pipeline, items);
     payload.pipeline_ref = reference;
+    payload.webhook = request.webhook;
     let payload = serde_json::to_string(&payload).map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))?;
     // The job holds its originals from here: deleting their images now keeps the bytes.
     let id = state.queue.enqueue_reading(&payload, MAX_ATTEMPTS, now_ms(), &originals).await?;
@@ -121,14 +146,20 @@ pub(crate) async fn submit(
     Ok((StatusCode::ACCEPTED, Json(load(&state, &id).await?.into())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// Only jobs in this state: queued, running, succeeded, failed, canceled or dead.
     state: Option<String>,
+    /// `next_cursor` from the previous page.
     cursor: Option<String>,
+    /// 1 to 100; 20 by default.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct JobList {
     items: Vec<JobView>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
@@ -136,13 +167,22 @@ pub(crate) struct JobList {
     next_cursor: Option<String>,
 }
 
-/// `GET /v1/jobs?state=&cursor=&limit=`: newest first, cursor-paginated.
+/// Jobs, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    tag = "jobs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = JobList),
+        (status = 400, description = "A bad state, cursor or limit", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<Json<JobList>, ApiError> {
     let bad = |message: String| ApiError::new(ApiCode::InvalidRequest, message);
-    let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
     let filter = match query.state.as_deref() {
         None => None,
         Some(name) => Some(atelier_storage::JobState::from_name(name).ok_or_else(|| {
@@ -164,7 +204,18 @@ pub(crate) async fn list(
     Ok(Json(JobList { items, next_cursor: page.next.map(|seq| seq.to_string()) }))
 }
 
-/// `POST /v1/jobs/{id}/retry`: a `dead` or `failed` job goes back in the queue.
+/// Puts a `dead` or `failed` job back in the queue.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/retry",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Queued again", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job did not fail", body = ErrorBody),
+    )
+)]
 pub(crate) async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
     let job = load(&state, &id).await?;
     if !state.queue.retry(&id, now_ms()).await? {
@@ -175,10 +226,32 @@ pub(crate) async fn retry(State(state): State<AppState>, Path(id): Path<String>)
     Ok(Json(load(&state, &id).await?.into()))
 }
 
+/// A job's state, progress, timings and results.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Found", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody),
+    )
+)]
 pub(crate) async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
     Ok(Json(load(&state, &id).await?.into()))
 }
 
+/// Cancels a job: at once if queued, after the item in hand if running.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/cancel",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Canceled, or cancellation requested", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody),
+    )
+)]
 pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
     state.queue.cancel(&id, now_ms()).await?.ok_or_else(|| not_found(&id))?;
     // A queued job cancels at once, releasing its originals.
@@ -186,6 +259,20 @@ pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>
     Ok(Json(load(&state, &id).await?.into()))
 }
 
+/// One output file of a job, e.g. `images/0.webp`.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/outputs/{name}",
+    tag = "jobs",
+    params(
+        ("id" = String, Path, description = "The job's id"),
+        ("name" = String, Path, description = "The output's name under the job, e.g. images/0.webp"),
+    ),
+    responses(
+        (status = 200, description = "The bytes", content_type = "image/*", body = String),
+        (status = 404, description = "No such job or output", body = ErrorBody),
+    )
+)]
 pub(crate) async fn output(
     State(state): State<AppState>,
     Path((id, name)): Path<(String, String)>,
@@ -198,6 +285,18 @@ pub(crate) async fn output(
         _ => err.into(),
     })?;
     image_response(bytes, name.rsplit_once('.').and_then(|(_, ext)| Format::from_name(ext)))
+}
+
+/// The URL's form is checked now; where it points is checked by the worker at delivery,
+/// after DNS resolution, so an address that changes meanwhile is still caught.
+fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
+    if !state.webhooks {
+        let message = "webhooks are off on this server: the operator sets `webhooks.secret` to turn them on";
+        return Err(ApiError::new(ApiCode::InvalidWebhook, message));
+    }
+    atelier_worker::webhook::validate_url(url)
+        .map(|_| ())
+        .map_err(|err| ApiError::new(ApiCode::InvalidWebhook, format!("webhook: {err}")))
 }
 
 async fn load(state: &AppState, id: &str) -> Result<Job, ApiError> {

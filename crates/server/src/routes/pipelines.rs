@@ -7,25 +7,31 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{AppJson, AppQuery, Page};
 use crate::app::AppState;
-use crate::error::{ApiCode, ApiError};
+use crate::error::{ApiCode, ApiError, ErrorBody};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreatePipeline {
+    /// 1 to 64 characters of a-z, 0-9, '-', '_' and '.'.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     name: String,
+    /// A pipeline document: `{"version": 1, "steps": [{"op": "thumbnail", "width": 256}]}`.
     pipeline: serde_json::Value,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewVersion {
+    /// A pipeline document.
     pipeline: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+/// One version of a saved pipeline.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PipelineView {
     name: String,
     version: i64,
@@ -52,14 +58,18 @@ impl PipelineView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// `next_cursor` from the previous page.
     cursor: Option<String>,
+    /// 1 to 100; 20 by default.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PipelineList {
     items: Vec<PipelineView>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,7 +99,20 @@ fn canonical(document: serde_json::Value) -> Result<String, ApiError> {
     serde_json::to_string(&pipeline).map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))
 }
 
-/// `POST /v1/pipelines`
+/// Saves version 1 of a new pipeline, validated.
+#[utoipa::path(
+    post,
+    path = "/v1/pipelines",
+    tag = "pipelines",
+    request_body = CreatePipeline,
+    responses(
+        (status = 201, description = "Saved", body = PipelineView),
+        (status = 400, description = "Malformed, or a bad name", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid pipeline; the message names the step and field", body = ErrorBody),
+    )
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     AppJson(request): AppJson<CreatePipeline>,
@@ -106,7 +129,21 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(PipelineView::new(record, Some(vec![1])))))
 }
 
-/// `POST /v1/pipelines/{name}/versions`
+/// Saves the next version of a pipeline.
+#[utoipa::path(
+    post,
+    path = "/v1/pipelines/{name}/versions",
+    tag = "pipelines",
+    params(("name" = String, Path, description = "The pipeline's name")),
+    request_body = NewVersion,
+    responses(
+        (status = 201, description = "Saved", body = PipelineView),
+        (status = 400, description = "Malformed", body = ErrorBody),
+        (status = 404, description = "No such pipeline", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid pipeline", body = ErrorBody),
+    )
+)]
 pub(crate) async fn add_version(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -118,7 +155,17 @@ pub(crate) async fn add_version(
     Ok((StatusCode::CREATED, Json(PipelineView::new(record, Some(versions)))))
 }
 
-/// `GET /v1/pipelines/{name}`: the latest version, with the list of versions.
+/// A pipeline's latest version, with the list of its versions.
+#[utoipa::path(
+    get,
+    path = "/v1/pipelines/{name}",
+    tag = "pipelines",
+    params(("name" = String, Path, description = "The pipeline's name")),
+    responses(
+        (status = 200, description = "Found", body = PipelineView),
+        (status = 404, description = "No such pipeline", body = ErrorBody),
+    )
+)]
 pub(crate) async fn latest(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -128,7 +175,21 @@ pub(crate) async fn latest(
     Ok(Json(PipelineView::new(record, Some(versions))))
 }
 
-/// `GET /v1/pipelines/{name}/versions/{version}`
+/// One version of a pipeline.
+#[utoipa::path(
+    get,
+    path = "/v1/pipelines/{name}/versions/{version}",
+    tag = "pipelines",
+    params(
+        ("name" = String, Path, description = "The pipeline's name"),
+        ("version" = i64, Path, description = "The version, from 1", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "Found", body = PipelineView),
+        (status = 400, description = "Not a version number", body = ErrorBody),
+        (status = 404, description = "No such pipeline or version", body = ErrorBody),
+    )
+)]
 pub(crate) async fn version(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
@@ -137,7 +198,17 @@ pub(crate) async fn version(
     Ok(Json(PipelineView::new(resolve(&state, &reference).await?.1, None)))
 }
 
-/// `GET /v1/pipelines?cursor=&limit=`: the latest version of each, by name.
+/// Saved pipelines by name, each at its latest version.
+#[utoipa::path(
+    get,
+    path = "/v1/pipelines",
+    tag = "pipelines",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = PipelineList),
+        (status = 400, description = "A bad limit", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<ListQuery>,

@@ -8,10 +8,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::images::ImageView;
 use super::{AppJson, AppQuery};
 use crate::app::AppState;
-use crate::error::{ApiCode, ApiError};
+use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::ingest;
 
 /// Largest part one PUT may carry; parts are held in memory once, when completing.
@@ -19,34 +21,58 @@ pub const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
 /// How long a session may sit unfinished before it and its parts are deleted.
 const SESSION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUpload {
     /// The file's total size in bytes.
+    #[schema(minimum = 1)]
     size: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// A resumable upload session.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UploadView {
-    #[serde(flatten)]
-    session: UploadSession,
+    id: String,
+    /// The total size declared at creation.
+    size: i64,
+    /// Bytes received so far: the offset of the next part.
+    received: i64,
+    /// Milliseconds since the Unix epoch.
+    created_at: i64,
+    /// When the unfinished session and its parts are deleted (ms since the epoch).
+    expires_at: i64,
     /// The most one part may carry.
     max_part_bytes: u64,
 }
 
 impl From<UploadSession> for UploadView {
     fn from(session: UploadSession) -> UploadView {
-        UploadView { session, max_part_bytes: MAX_PART_BYTES }
+        let UploadSession { id, size, received, created_at, expires_at } = session;
+        UploadView { id, size, received, created_at, expires_at, max_part_bytes: MAX_PART_BYTES }
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PartQuery {
+    /// Where this part starts: the session's `received`.
     offset: u64,
 }
 
-/// `POST /v1/uploads`
+/// Starts a resumable upload of `size` bytes.
+#[utoipa::path(
+    post,
+    path = "/v1/uploads",
+    tag = "uploads",
+    request_body = CreateUpload,
+    responses(
+        (status = 201, description = "Started", body = UploadView),
+        (status = 400, description = "Malformed, or a zero size", body = ErrorBody),
+        (status = 413, description = "Over the upload size limit", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    )
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     AppJson(request): AppJson<CreateUpload>,
@@ -63,7 +89,17 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(session.into())))
 }
 
-/// `GET /v1/uploads/{id}`: where to resume.
+/// Where an upload stands: resume from `received`.
+#[utoipa::path(
+    get,
+    path = "/v1/uploads/{id}",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id")),
+    responses(
+        (status = 200, description = "Found", body = UploadView),
+        (status = 404, description = "No such upload, or it expired", body = ErrorBody),
+    )
+)]
 pub(crate) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -71,7 +107,21 @@ pub(crate) async fn status(
     Ok(Json(find(&state, &id).await?.into()))
 }
 
-/// `PUT /v1/uploads/{id}?offset=N`: the body is the part starting at byte `N`.
+/// Sends the part that starts at `offset`; the body is its bytes.
+#[utoipa::path(
+    put,
+    path = "/v1/uploads/{id}",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id"), PartQuery),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "Taken", body = UploadView),
+        (status = 400, description = "An empty part or a bad offset", body = ErrorBody),
+        (status = 404, description = "No such upload, or it expired", body = ErrorBody),
+        (status = 409, description = "The part does not start where the upload stands", body = ErrorBody),
+        (status = 413, description = "Over the part limit or past the declared size", body = ErrorBody),
+    )
+)]
 pub(crate) async fn put_part(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -114,11 +164,25 @@ pub(crate) async fn put_part(
     }
 }
 
-/// `POST /v1/uploads/{id}/complete`: the parts become one image.
+/// Turns the received parts into an image, checked like a one-shot upload.
+#[utoipa::path(
+    post,
+    path = "/v1/uploads/{id}/complete",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id")),
+    responses(
+        (status = 201, description = "Stored", body = ImageView),
+        (status = 404, description = "No such upload, or it expired", body = ErrorBody),
+        (status = 409, description = "Bytes are missing, or another completion is under way", body = ErrorBody),
+        (status = 413, description = "Over an image limit", body = ErrorBody),
+        (status = 415, description = "Not an image format atelier reads", body = ErrorBody),
+        (status = 422, description = "A corrupt or truncated image", body = ErrorBody),
+    )
+)]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<ImageRecord>), ApiError> {
+) -> Result<(StatusCode, Json<ImageView>), ApiError> {
     let session = find(&state, &id).await?;
     if session.received != session.size {
         let message = format!(
@@ -133,7 +197,7 @@ pub(crate) async fn complete(
     match assemble(&state, &session).await {
         Ok(image) => {
             state.uploads.remove(&id, state.blobs.as_ref()).await?;
-            Ok((StatusCode::CREATED, Json(image)))
+            Ok((StatusCode::CREATED, Json(image.into())))
         }
         Err(err) if err.code.status().is_server_error() => {
             // A passing failure: the parts stay, and completing may be tried again.
@@ -160,7 +224,17 @@ async fn assemble(state: &AppState, session: &UploadSession) -> Result<ImageReco
     ingest::store(state, spooled).await
 }
 
-/// `DELETE /v1/uploads/{id}`: abandons the session and deletes its parts.
+/// Abandons an upload and deletes its parts.
+#[utoipa::path(
+    delete,
+    path = "/v1/uploads/{id}",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such upload, or it expired", body = ErrorBody),
+    )
+)]
 pub(crate) async fn abort(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     find(&state, &id).await?;
     state.uploads.remove(&id, state.blobs.as_ref()).await?;

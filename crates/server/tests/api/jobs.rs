@@ -84,6 +84,12 @@ async fn malformed_job_requests_get_a_code_naming_the_problem() {
         ),
         (json!({"ops": ["flip"], "images": [id], "priority": 9}), 400, "invalid_json", "unknown field `priority`"),
         (json!({"ops": "flip", "images": [id]}), 400, "invalid_json", "invalid type"),
+        (
+            json!({"ops": ["flip"], "images": [id], "webhook": "https://example.com/hook"}),
+            400,
+            "invalid_webhook",
+            "webhooks are off",
+        ),
     ];
     for (body, status, code, message) in cases {
         let (got, answer) = app.post_json("/v1/jobs", body.clone()).await;

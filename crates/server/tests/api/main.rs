@@ -2,6 +2,9 @@
 
 mod images;
 mod jobs;
+mod metrics;
+mod openapi;
 mod pipelines;
 mod support;
+mod transform;
 mod uploads;

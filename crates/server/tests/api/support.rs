@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_imaging::Limits;
+use atelier_server::transform::{TransformConfig, TransformStats};
 use atelier_server::{router, AppState};
 use atelier_storage::{BlobConfig, Db, ObjectBlobStore};
 use atelier_worker::{Worker, WorkerConfig};
@@ -28,12 +29,24 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with no worker yet: jobs stay queued until [`TestApp::start_worker`].
 pub async fn spawn_idle_app() -> TestApp {
+    spawn_idle_app_with(TransformConfig::default()).await
+}
+
+/// The app with its worker, and transform URLs set up as `transform` says.
+pub async fn spawn_app_with(transform: TransformConfig) -> TestApp {
+    let app = spawn_idle_app_with(transform).await;
+    app.start_worker();
+    app
+}
+
+async fn spawn_idle_app_with(transform: TransformConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display())).await.unwrap();
     db.migrate().await.unwrap();
     let blobs = Arc::new(ObjectBlobStore::open(&BlobConfig::Local { root: dir.path().join("blobs") }).unwrap());
     let limits = Limits { max_input_bytes: 2 << 20, ..Limits::default() };
-    let state = AppState::new(db.clone(), blobs.clone(), limits, 10, dir.path().to_path_buf());
+    let state =
+        AppState::new(db.clone(), blobs.clone(), limits, 10, dir.path().to_path_buf()).with_transform(transform);
     let (shutdown, _) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -122,5 +135,12 @@ impl TestApp {
             }
         }
         out
+    }
+}
+
+impl TestApp {
+    /// The transform route's counters.
+    pub fn transform_stats(&self) -> &TransformStats {
+        &self.state.transform.stats
     }
 }
