@@ -120,12 +120,16 @@ impl Db {
     /// A trivial query, for readiness probes.
     pub async fn check(&self) -> Result<()> {
         let row: AnyRow = sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await.map_err(Error::db("check"))?;
-        let _: i32 = row
-            .try_get::<i32, _>("one")
-            .or_else(|_| row.try_get::<i64, _>("one").map(|v| v as i32))
-            .map_err(Error::db("check"))?;
+        row_int(&row, "one")?;
         Ok(())
     }
+}
+
+/// An integer column, whichever width the backend returns it in.
+pub(crate) fn row_int(row: &AnyRow, column: &str) -> Result<i64> {
+    row.try_get::<i64, _>(column)
+        .or_else(|_| row.try_get::<i32, _>(column).map(i64::from))
+        .map_err(Error::db("read integer"))
 }
 
 /// A URL without its password, for messages.

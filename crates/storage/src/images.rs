@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::blob::BlobStore;
-use crate::db::Db;
+use crate::db::{row_int, Db};
 use crate::error::{Error, Result};
 use crate::key::{BlobKey, Sha256Hex};
 
@@ -226,13 +226,6 @@ fn parse_cursor(cursor: &str) -> Option<(i64, &str)> {
     let (at, id) = cursor.split_once('_')?;
     let valid_id = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
     Some((at.parse().ok()?, id)).filter(|_| valid_id)
-}
-
-/// An integer column, whichever width the backend returns it in.
-pub(crate) fn row_int(row: &AnyRow, column: &str) -> Result<i64> {
-    row.try_get::<i64, _>(column)
-        .or_else(|_| row.try_get::<i32, _>(column).map(i64::from))
-        .map_err(Error::db("read integer"))
 }
 
 fn record(row: &AnyRow) -> Result<ImageRecord> {

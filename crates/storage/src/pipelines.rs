@@ -4,9 +4,9 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::db::row_int;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::images::row_int;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineRecord {

@@ -6,9 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::blob::BlobStore;
+use crate::db::row_int;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::images::row_int;
 use crate::key::BlobKey;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::image_response;
 use super::images::{self, find};
 use super::pipelines;
-use super::{AppJson, AppQuery};
+use super::{AppJson, AppQuery, Page};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 
@@ -189,19 +189,14 @@ pub(crate) async fn list(
             bad(format!("`state` must be one of queued, running, succeeded, failed, canceled, dead; got `{name}`"))
         })?),
     };
-    let before = match query.cursor.as_deref() {
+    let page = Page::new(query.cursor, query.limit)?;
+    let before = match page.cursor.as_deref() {
         None => None,
-        Some(cursor) => {
-            Some(cursor.parse::<i64>().map_err(|_| bad(format!("`cursor` `{cursor}` is not one this API gave out")))?)
-        }
+        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| Page::bad_cursor(cursor))?),
     };
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(bad(format!("`limit` must be 1..=100, got {limit}")));
-    }
-    let page = state.queue.list(filter, before, limit).await?;
-    let items = page.jobs.into_iter().map(JobView::from).collect();
-    Ok(Json(JobList { items, next_cursor: page.next.map(|seq| seq.to_string()) }))
+    let found = state.queue.list(filter, before, page.limit).await?;
+    let items = found.jobs.into_iter().map(JobView::from).collect();
+    Ok(Json(JobList { items, next_cursor: found.next.map(|seq| seq.to_string()) }))
 }
 
 /// Puts a `dead` or `failed` job back in the queue.

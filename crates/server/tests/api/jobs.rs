@@ -48,11 +48,7 @@ async fn bad_uploads_get_a_code_and_leave_nothing_behind() {
         assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{name}: {body}");
         assert!(!body["message"].as_str().unwrap().is_empty(), "{name}");
     }
-    let spooled: Vec<_> = std::fs::read_dir(app.dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file() && !e.file_name().to_string_lossy().starts_with("a.db"))
-        .collect();
+    let spooled = app.spooled_files();
     assert!(spooled.is_empty(), "spool files left: {spooled:?}");
 }
 
