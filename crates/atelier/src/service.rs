@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use atelier_server::AppState;
 use atelier_storage::{BlobStore, Db, ObjectBlobStore, Queue};
-use atelier_worker::{Worker, WorkerConfig};
+use atelier_worker::{Worker, WorkerConfig, WorkerMetrics};
 use tokio::sync::{watch, Notify};
 
 use crate::settings::Settings;
@@ -107,8 +107,10 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
         )
         .with_webhooks(service.webhook.is_some())
         .with_transform(transform);
+        let metrics = Arc::new(WorkerMetrics::new());
+        let state = state.with_worker_metrics(metrics.clone());
         let (stop, stopped) = watch::channel(false);
-        let workers = start_workers(&service, state.wake.clone(), stopped);
+        let workers = start_workers(&service, state.wake.clone(), stopped, metrics);
         let listen = service.settings.listen;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
         let bound = listener.local_addr().context("reading the bound address")?;
@@ -126,8 +128,22 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
 pub fn worker(args: ServiceArgs) -> Result<()> {
     runtime()?.block_on(async {
         let service = Service::open(&args).await?;
+        let metrics = Arc::new(WorkerMetrics::new());
+        if let Some(addr) = service.settings.worker.metrics_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for metrics on {addr}"))?;
+            let bound = listener.local_addr().context("reading the bound address")?;
+            let router = atelier_server::telemetry::worker_metrics_router(metrics.clone());
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    eprintln!("atelier: the metrics listener stopped: {err}");
+                }
+            });
+            eprintln!("atelier: metrics on http://{bound}/metrics");
+        }
         let (stop, stopped) = watch::channel(false);
-        let workers = start_workers(&service, Arc::new(Notify::new()), stopped);
+        let workers = start_workers(&service, Arc::new(Notify::new()), stopped, metrics);
         eprintln!("atelier: {} workers waiting for jobs", workers.len());
         shutdown_signal().await;
         drain(stop, workers).await;
@@ -139,20 +155,27 @@ fn start_workers(
     service: &Service,
     wake: Arc<Notify>,
     stopped: watch::Receiver<bool>,
+    metrics: Arc<WorkerMetrics>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let lease = Duration::from_millis(service.settings.lease_ms.max(100));
     let webhook = service.webhook.clone();
+    let host = hostname();
     (0..service.settings.worker_count())
         .map(|n| {
             let config = WorkerConfig {
-                worker_id: format!("{}-{}", std::process::id(), n),
+                // The host name keeps ids unique across machines and containers, where
+                // every process may be pid 1.
+                worker_id: format!("{host}-{}-{n}", std::process::id()),
+                hostname: host.clone(),
                 limits: service.settings.limits.clone(),
                 lease,
                 heartbeat_every: lease / 4,
                 webhook: webhook.clone(),
                 ..WorkerConfig::default()
             };
-            let worker = Arc::new(Worker::new(Queue::new(service.db.clone()), service.blobs.clone(), config));
+            let worker = Worker::new(Queue::new(service.db.clone()), service.blobs.clone(), config)
+                .with_metrics(metrics.clone());
+            let worker = Arc::new(worker);
             tokio::spawn(atelier_worker::host::run(worker, wake.clone(), stopped.clone(), Duration::from_secs(1)))
         })
         .collect()
@@ -167,6 +190,18 @@ async fn drain(stop: watch::Sender<bool>, workers: Vec<tokio::task::JoinHandle<(
     if tokio::time::timeout(Duration::from_secs(30), all).await.is_err() {
         eprintln!("atelier: some jobs did not finish in 30 s; their leases will hand them to another worker");
     }
+}
+
+/// This machine's name, for worker ids and the worker registry: `HOSTNAME` (set in
+/// containers), else the kernel's, else `localhost`.
+fn hostname() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    [std::env::var("HOSTNAME").ok(), read("/proc/sys/kernel/hostname"), read("/etc/hostname")]
+        .into_iter()
+        .flatten()
+        .map(|name| name.trim().to_string())
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 async fn join_all(workers: Vec<tokio::task::JoinHandle<()>>) {

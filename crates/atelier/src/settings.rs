@@ -42,6 +42,16 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Signed transform URLs: off until a key is set. `ATELIER_TRANSFORM__KEYS`...
     pub transform: TransformSettings,
+    /// `atelier worker` on its own. `ATELIER_WORKER__METRICS_ADDR`.
+    pub worker: WorkerSettings,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Where `atelier worker` serves its workers' histograms at `/metrics`; unset means
+    /// nowhere. `atelier serve` reports them at the API's `/metrics` instead.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +176,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             webhooks: WebhookSettings::default(),
             transform: TransformSettings::default(),
+            worker: WorkerSettings::default(),
         }
     }
 }

@@ -30,6 +30,8 @@ fn spawn_worker(url: &str, data: &std::path::Path) -> WorkerProcess {
         .args(["worker", "--workers", "1", "--lease-ms", "1500", "--database-url", url])
         .arg("--data-dir")
         .arg(data)
+        // Worker ids are `{hostname}-{pid}-{n}`; a fixed host name makes them predictable.
+        .env("HOSTNAME", "kill-test")
         .spawn()
         .unwrap();
     WorkerProcess(child)
@@ -63,7 +65,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
 
     let victim = spawn_worker(&url, data.path());
     let survivor = spawn_worker(&url, data.path());
-    let victim_prefix = format!("{}-", victim.0.id());
+    let victim_prefix = format!("kill-test-{}-", victim.0.id());
     // Kill the victim once it has finished at least one item of a job it holds.
     let deadline = Instant::now() + Duration::from_secs(60);
     let killed_job = loop {

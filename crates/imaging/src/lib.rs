@@ -19,4 +19,4 @@ pub use format::Format;
 pub use limits::{Deadline, Limits};
 pub use ops::{catalogue, Op, OpInfo, OpName};
 pub use pipeline::{parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION};
-pub use pipeline::{Assets, NoAssets, Output, Pipeline, PipelineError, RunEnv, RunOutput};
+pub use pipeline::{Assets, NoAssets, Output, Pipeline, PipelineError, RunEnv, RunOutput, StepTiming};

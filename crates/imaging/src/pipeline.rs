@@ -6,6 +6,7 @@ mod url;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use image::DynamicImage;
 use serde::Serialize;
@@ -21,7 +22,7 @@ use crate::error::{panic_message, Error, Result};
 use crate::format::Format;
 use crate::limits::{Deadline, Limits};
 use crate::ops::augment::Variant;
-use crate::ops::{Ctx, Op};
+use crate::ops::{Ctx, Op, OpName};
 
 /// The pipeline document version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -80,6 +81,16 @@ pub struct RunOutput {
     pub source_width: u32,
     pub source_height: u32,
     pub outputs: Vec<Output>,
+    /// How long each step took, in pipeline order, for whoever keeps timings (the worker's
+    /// metrics). Decoding and encoding are not steps and are not included.
+    pub steps: Vec<StepTiming>,
+}
+
+/// One step's wall-clock time over every image it was given (one, or each `augment` variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepTiming {
+    pub op: OpName,
+    pub elapsed: Duration,
 }
 
 /// An image on its way through the steps.
@@ -135,11 +146,14 @@ impl Pipeline {
     pub fn run_decoded(&self, decoded: Decoded, env: RunEnv<'_>) -> Result<RunOutput> {
         let shrunk = (decoded.image.width(), decoded.image.height()) != (decoded.source_width, decoded.source_height);
         let mut frames = vec![Frame { image: decoded.image, variant: None }];
+        let mut steps = Vec::with_capacity(self.steps.len());
         for (step, op) in self.steps.iter().enumerate() {
             let logical_size = (step == 0 && shrunk).then_some((decoded.source_width, decoded.source_height));
             let deadline = Deadline::after(env.limits.op_timeout());
             let ctx = Ctx { limits: env.limits, deadline, assets: env.assets, step, logical_size };
+            let started = Instant::now();
             frames = guarded(step, op, || apply_step(op, frames, &ctx))?;
+            steps.push(StepTiming { op: op.name(), elapsed: started.elapsed() });
         }
         let format = self.output_format(decoded.format);
         let default_options = EncodeOptions::default();
@@ -162,6 +176,7 @@ impl Pipeline {
             source_width: decoded.source_width,
             source_height: decoded.source_height,
             outputs,
+            steps,
         })
     }
 }

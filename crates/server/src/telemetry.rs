@@ -1,16 +1,22 @@
 //! Request telemetry: a request id and a `tracing` span per request, one log line after it,
 //! HTTP counters and latency histograms, and `GET /metrics` in OpenMetrics text, where the
-//! job and cache figures are read at scrape time.
+//! job, worker-registry and cache figures are read at scrape time and the in-process
+//! workers' histograms are added. [`worker_metrics_router`] serves the workers' histograms
+//! alone, for `atelier worker`.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
-use atelier_storage::JobState;
+use atelier_storage::{now_ms, JobState, Workers};
+use atelier_worker::host::STALE_AFTER;
+use atelier_worker::WorkerMetrics;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -153,8 +159,9 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// `GET /metrics`: the HTTP metrics, then figures read now from the database and the
-/// transform cache. A database that does not answer leaves its figures out and reads
+/// `GET /metrics`: the HTTP metrics, then figures read now from the database (jobs by
+/// state, workers live and stale) and the transform cache, then the in-process workers'
+/// histograms. A database that does not answer leaves its figures out and reads
 /// `atelier_up{component="database"} 0`, so the scrape itself still succeeds.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut scrape = Registry::default();
@@ -180,6 +187,22 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             up.get_or_create(&ComponentLabels { component: "database" }).set(0);
         }
     }
+    match Workers::new(state.db.clone()).census(now_ms(), STALE_AFTER).await {
+        Ok(census) => {
+            let workers = Family::<StateLabels, Gauge>::default();
+            workers.get_or_create(&StateLabels { state: "live" }).set(census.live);
+            workers.get_or_create(&StateLabels { state: "stale" }).set(census.stale);
+            scrape.register(
+                "atelier_workers",
+                "Registered workers not stopped: live (recent heartbeat) or stale (silent, most likely dead)",
+                workers,
+            );
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: counting workers failed"),
+    }
+    if let Some(worker_metrics) = &state.worker_metrics {
+        worker_metrics.register(&mut scrape);
+    }
 
     let stats = &state.transform.stats;
     let cache: [(&str, &str, &AtomicU64); 5] = [
@@ -195,9 +218,26 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         scrape.register(name, help, counter);
     }
 
+    openmetrics(&[&state.metrics.registry, &scrape])
+}
+
+/// A router with only `GET /metrics`, serving the histograms of the workers sharing
+/// `metrics`: for `atelier worker`, which runs workers and no API.
+pub fn worker_metrics_router(metrics: Arc<WorkerMetrics>) -> Router {
+    let scrape = move || {
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        std::future::ready(openmetrics(&[&registry]))
+    };
+    Router::new().route("/metrics", get(scrape))
+}
+
+/// The registries, in order, as one OpenMetrics text response.
+fn openmetrics(registries: &[&Registry]) -> Response {
     let mut body = String::new();
-    let encoded = encode_registry(&mut body, &state.metrics.registry)
-        .and_then(|()| encode_registry(&mut body, &scrape))
+    let encoded = registries
+        .iter()
+        .try_for_each(|registry| encode_registry(&mut body, registry))
         .and_then(|()| encode_eof(&mut body));
     if encoded.is_err() {
         return ApiError::new(ApiCode::Internal, "encoding metrics failed").into_response();

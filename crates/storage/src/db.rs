@@ -30,12 +30,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/common/0002_progress.sql")),
     (3, include_str!("../migrations/common/0003_images.sql")),
     (4, include_str!("../migrations/common/0004_library.sql")),
+    (5, include_str!("../migrations/common/0005_workers.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
     (2, include_str!("../migrations/common/0002_progress.sql")),
     (3, include_str!("../migrations/common/0003_images.sql")),
     (4, include_str!("../migrations/common/0004_library.sql")),
+    (5, include_str!("../migrations/common/0005_workers.sql")),
 ];
 
 impl Db {

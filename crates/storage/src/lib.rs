@@ -13,6 +13,7 @@ pub mod key;
 pub mod pipelines;
 pub mod queue;
 pub mod uploads;
+pub mod workers;
 
 pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
 pub use db::{Backend, Db};
@@ -22,3 +23,4 @@ pub use key::{BlobKey, Sha256Hex};
 pub use pipelines::{PipelinePage, PipelineRecord, Pipelines};
 pub use queue::{now_ms, Backoff, Job, JobPage, JobSignal, JobState, Progress, Queue};
 pub use uploads::{PartOutcome, UploadPart, UploadSession, Uploads};
+pub use workers::{Census, WorkerRecord, Workers};

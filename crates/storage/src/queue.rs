@@ -72,6 +72,7 @@ pub struct Job {
     pub payload: String,
     pub attempts: i64,
     pub max_attempts: i64,
+    /// When this attempt became claimable: enqueue, a backoff's end, or a dead worker's lease expiry.
     pub run_after: i64,
     pub lease_owner: Option<String>,
     pub lease_until: Option<i64>,
@@ -203,7 +204,8 @@ impl Queue {
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
-             started_at = COALESCE(started_at, $3) \
+             started_at = COALESCE(started_at, $3), \
+             run_after = CASE WHEN state = 'running' THEN lease_until ELSE run_after END \
              WHERE id = (SELECT id FROM jobs \
                  WHERE (state = 'queued' AND run_after <= $3 AND cancel_requested = 0) \
                     OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts) \

@@ -90,6 +90,20 @@ async fn a_job_whose_lease_expired_is_claimed_again_and_the_old_worker_is_shut_o
 }
 
 #[tokio::test]
+async fn a_claim_says_since_when_its_attempt_was_claimable_so_queue_wait_excludes_backoff_and_dead_runs() {
+    for Fixture { name, queue, .. } in queues().await {
+        let id = queue.enqueue("{}", 5, 100).await.unwrap();
+        assert_eq!(queue.claim("w1", LEASE, 400).await.unwrap().unwrap().run_after, 100, "{name}: since enqueue");
+        queue.fail(&id, "w1", "boom", true, BACKOFF, 500).await.unwrap();
+        let retried = queue.claim("w1", Duration::from_millis(300), 2_000).await.unwrap().unwrap();
+        assert_eq!(retried.run_after, 1_500, "{name}: since the backoff ended");
+        // w1 dies holding the job; its lease runs out at 2_300.
+        let reclaimed = queue.claim("w2", LEASE, 9_000).await.unwrap().unwrap();
+        assert_eq!((reclaimed.attempts, reclaimed.run_after), (3, 2_300), "{name}: since the lease ran out");
+    }
+}
+
+#[tokio::test]
 async fn failures_retry_with_exponential_backoff_then_the_job_is_dead() {
     for Fixture { name, queue, .. } in queues().await {
         let id = queue.enqueue("{}", 3, 0).await.unwrap();

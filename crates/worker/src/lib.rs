@@ -9,9 +9,11 @@
 
 pub mod announce;
 pub mod host;
+pub mod metrics;
 pub mod payload;
 pub mod step;
 pub mod webhook;
 
+pub use metrics::WorkerMetrics;
 pub use payload::{ItemResult, JobPayload, JobResults, OutputRef};
 pub use step::{Outcome, Worker, WorkerConfig};

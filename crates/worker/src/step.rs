@@ -4,19 +4,24 @@
 //! an op fails its item and never the worker.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use atelier_imaging::{Limits, NoAssets, Pipeline, RunEnv, RunOutput};
-use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue};
+use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue, Workers};
 
+use crate::metrics::{RunOutcome, WorkerMetrics};
 use crate::payload::{ItemResult, JobItem, JobPayload, JobResults, OutputRef};
 
 /// How a worker behaves. Every field has a production default.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Names this worker in leases (host and process, typically).
+    /// Names this worker in leases and in the worker registry (host and process, typically):
+    /// unique among the workers sharing a database.
     pub worker_id: String,
+    /// The machine this worker runs on, as the worker registry shows it.
+    pub hostname: String,
     /// How long a claim lasts without a heartbeat; a killed worker's jobs wait this long.
     pub lease: Duration,
     /// How often a worker busy with one item renews its lease.
@@ -31,6 +36,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             worker_id: format!("worker-{}", std::process::id()),
+            hostname: "unknown".to_string(),
             lease: Duration::from_secs(60),
             heartbeat_every: Duration::from_secs(15),
             backoff: Backoff { base: Duration::from_secs(5), max: Duration::from_secs(600) },
@@ -61,14 +67,47 @@ pub enum Error {
 pub struct Worker {
     queue: Queue,
     images: atelier_storage::Images,
+    registry: Workers,
     blobs: Arc<dyn BlobStore>,
     config: WorkerConfig,
+    metrics: Arc<WorkerMetrics>,
+    /// Attempts this worker ran to an outcome, for the worker registry.
+    jobs_done: AtomicU64,
 }
 
 impl Worker {
     pub fn new(queue: Queue, blobs: Arc<dyn BlobStore>, config: WorkerConfig) -> Worker {
         let images = atelier_storage::Images::new(queue.db().clone());
-        Worker { queue, images, blobs, config }
+        let registry = Workers::new(queue.db().clone());
+        let metrics = Arc::new(WorkerMetrics::new());
+        Worker { queue, images, registry, blobs, config, metrics, jobs_done: AtomicU64::new(0) }
+    }
+
+    /// This worker, recording into `metrics` (shared with the process's other workers and
+    /// registered where it is scraped) instead of a private set nobody reads.
+    pub fn with_metrics(mut self, metrics: Arc<WorkerMetrics>) -> Worker {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Records in the worker registry that this worker started.
+    pub async fn register(&self) -> Result<(), Error> {
+        let config = &self.config;
+        Ok(self.registry.register(&config.worker_id, &config.hostname, std::process::id(), now_ms()).await?)
+    }
+
+    /// Renews this worker's registry heartbeat; registers it again if it was forgotten.
+    pub async fn beat(&self) -> Result<(), Error> {
+        if !self.registry.heartbeat(&self.config.worker_id, self.jobs_done.load(Relaxed), now_ms()).await? {
+            self.register().await?;
+        }
+        Ok(())
+    }
+
+    /// Records in the worker registry that this worker drained and stopped.
+    pub async fn sign_off(&self) -> Result<(), Error> {
+        self.registry.stop(&self.config.worker_id, self.jobs_done.load(Relaxed), now_ms()).await?;
+        Ok(())
     }
 
     /// Starts the `job.finished` webhook of a job that reached a final state.
@@ -93,10 +132,25 @@ impl Worker {
     /// Claims one job and runs it to an outcome. `Err` only when the queue itself cannot be
     /// reached; everything that goes wrong inside a job is recorded on the job.
     pub async fn try_run_one(&self) -> Result<Outcome, Error> {
-        let me = &self.config.worker_id;
-        let Some(job) = self.queue.claim(me, self.config.lease, now_ms()).await? else {
+        let claimed_at = now_ms();
+        let Some(job) = self.queue.claim(&self.config.worker_id, self.config.lease, claimed_at).await? else {
             return Ok(Outcome::Empty);
         };
+        self.metrics.observe_wait(job.run_after, claimed_at);
+        let started = Instant::now();
+        let outcome = self.attempt(job).await;
+        let label = match &outcome {
+            Ok(Outcome::Ran { state, .. }) => RunOutcome::Ended(*state),
+            Ok(Outcome::Lost { .. } | Outcome::Empty) => RunOutcome::Lost, // Empty cannot follow a claim
+            Err(_) => RunOutcome::Error,
+        };
+        self.metrics.observe_run(label, started.elapsed());
+        self.jobs_done.fetch_add(1, Relaxed);
+        outcome
+    }
+
+    async fn attempt(&self, job: Job) -> Result<Outcome, Error> {
+        let me = &self.config.worker_id;
         let job_id = job.id.clone();
         match self.run(&job).await {
             Ok(outcome) => Ok(outcome),
@@ -220,7 +274,10 @@ impl Worker {
         };
         let failed = |code: &str, message: String| Err(ItemResult::Failed { code: code.to_string(), message });
         Ok(match joined {
-            Ok(Ok(Ok(run))) => Ok(run),
+            Ok(Ok(Ok(run))) => {
+                self.metrics.observe_steps(&run.steps);
+                Ok(run)
+            }
             Ok(Ok(Err(err))) => failed(err.code().as_str(), err.to_string()),
             Ok(Err(_panic)) => failed("internal_error", "processing this image failed unexpectedly".into()),
             Err(_join) => failed("internal_error", "processing this image was interrupted".into()),

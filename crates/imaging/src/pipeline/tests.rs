@@ -1,7 +1,7 @@
-//! Parsing pipeline documents: every error names its step and field; costs; round trips.
+//! Parsing pipeline documents: every error names its step and field; costs; round trips; step timings.
 
 use super::{Pipeline, PipelineError};
-use crate::ops::Op;
+use crate::ops::{Op, OpName};
 
 fn error_of(json: &str) -> String {
     Pipeline::parse_json(json).map(|p| format!("parsed: {p:?}")).unwrap_or_else(|err| err.to_string())
@@ -116,4 +116,16 @@ fn augment_fan_out_is_refused_before_any_variant_is_made() {
     assert_eq!(err.to_string(), "the pipeline would make 320 images from one input, over the limit of 256");
     let fits = Pipeline::parse_inline(&["augment:variants=16", "augment:variants=16"]).unwrap();
     assert_eq!(fits.run(&bytes, env).unwrap().outputs.len(), 256);
+}
+
+#[test]
+fn a_run_reports_each_step_and_its_time_in_pipeline_order() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/chelsea.bmp")).unwrap();
+    let env = super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets };
+    let pipeline = Pipeline::parse_inline(&["resize:width=40", "blur", "convert:format=png"]).unwrap();
+    let run = pipeline.run(&bytes, env).unwrap();
+    let ops: Vec<OpName> = run.steps.iter().map(|step| step.op).collect();
+    assert_eq!(ops, [OpName::Resize, OpName::Blur, OpName::Convert]);
+    let total: std::time::Duration = run.steps.iter().map(|step| step.elapsed).sum();
+    assert!(total > std::time::Duration::ZERO && total < std::time::Duration::from_secs(30), "{total:?}");
 }

@@ -8,7 +8,7 @@ use atelier_imaging::Limits;
 use atelier_server::transform::{TransformConfig, TransformStats};
 use atelier_server::{router, AppState};
 use atelier_storage::{BlobConfig, Db, ObjectBlobStore};
-use atelier_worker::{Worker, WorkerConfig};
+use atelier_worker::{Worker, WorkerConfig, WorkerMetrics};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -45,8 +45,9 @@ async fn spawn_idle_app_with(transform: TransformConfig) -> TestApp {
     db.migrate().await.unwrap();
     let blobs = Arc::new(ObjectBlobStore::open(&BlobConfig::Local { root: dir.path().join("blobs") }).unwrap());
     let limits = Limits { max_input_bytes: 2 << 20, ..Limits::default() };
-    let state =
-        AppState::new(db.clone(), blobs.clone(), limits, 10, dir.path().to_path_buf()).with_transform(transform);
+    let state = AppState::new(db.clone(), blobs.clone(), limits, 10, dir.path().to_path_buf())
+        .with_transform(transform)
+        .with_worker_metrics(Arc::new(WorkerMetrics::new()));
     let (shutdown, _) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -61,7 +62,8 @@ pub fn photo(name: &str) -> Vec<u8> {
 
 impl TestApp {
     pub fn start_worker(&self) {
-        let worker = Worker::new(self.state.queue.clone(), self.state.blobs.clone(), WorkerConfig::default());
+        let worker = Worker::new(self.state.queue.clone(), self.state.blobs.clone(), WorkerConfig::default())
+            .with_metrics(self.state.worker_metrics.clone().unwrap());
         let run = atelier_worker::host::run(
             Arc::new(worker),
             self.state.wake.clone(),
@@ -142,5 +144,10 @@ impl TestApp {
     /// The transform route's counters.
     pub fn transform_stats(&self) -> &TransformStats {
         &self.state.transform.stats
+    }
+
+    /// The app's database, for tests that set up rows no route writes.
+    pub fn db(&self) -> &Db {
+        &self.state.db
     }
 }
