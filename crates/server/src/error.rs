@@ -11,7 +11,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiCode {
     InvalidJson,
-    /// A JSON body was sent without `Content-Type: application/json`.
+    /// A body of a type the route does not take: JSON without `Content-Type: application/json`,
+    /// or a form where raw bytes belong.
     UnsupportedMediaType,
     RequestTooLarge,
     InvalidPipeline,
@@ -50,6 +51,39 @@ pub enum ApiCode {
 }
 
 impl ApiCode {
+    /// Every code but those of the imaging core, which [`ApiCode::Image`] carries. A variant
+    /// belongs here too; the API tests refuse an answer whose code is not listed.
+    const OWN: &'static [ApiCode] = &[
+        ApiCode::InvalidJson,
+        ApiCode::UnsupportedMediaType,
+        ApiCode::RequestTooLarge,
+        ApiCode::InvalidPipeline,
+        ApiCode::InvalidRequest,
+        ApiCode::InvalidWebhook,
+        ApiCode::InvalidMultipart,
+        ApiCode::NotFound,
+        ApiCode::ImageNotFound,
+        ApiCode::JobNotFound,
+        ApiCode::PipelineNotFound,
+        ApiCode::PipelineExists,
+        ApiCode::UploadNotFound,
+        ApiCode::UploadOffsetMismatch,
+        ApiCode::UploadIncomplete,
+        ApiCode::UploadConflict,
+        ApiCode::JobConflict,
+        ApiCode::InvalidSignature,
+        ApiCode::UrlExpired,
+        ApiCode::TransformDisabled,
+        ApiCode::TooBusy,
+        ApiCode::Unavailable,
+        ApiCode::Internal,
+    ];
+
+    /// Every code the API can answer with, the imaging core's included.
+    pub fn all() -> impl Iterator<Item = ApiCode> {
+        ApiCode::OWN.iter().copied().chain(atelier_imaging::Code::ALL.iter().map(|code| ApiCode::Image(*code)))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ApiCode::InvalidJson => "invalid_json",
@@ -123,7 +157,7 @@ pub struct ApiError {
 }
 
 /// The body of every error answer.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable and machine-readable, e.g. `image_not_found`.
     pub code: String,
@@ -139,6 +173,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let (status, body) = self.into_body();
+        (status, Json(body)).into_response()
+    }
+}
+
+impl ApiError {
+    /// The status and the body a client sees: 5xx messages are replaced by a stable line.
+    pub fn into_body(self) -> (StatusCode, ErrorBody) {
         let status = self.code.status();
         let message = if status.is_server_error() {
             // The detail stays in the server's log; clients get a stable, harmless line.
@@ -150,7 +192,7 @@ impl IntoResponse for ApiError {
         } else {
             self.message
         };
-        (status, Json(ErrorBody { code: self.code.as_str().to_string(), message })).into_response()
+        (status, ErrorBody { code: self.code.as_str().to_string(), message })
     }
 }
 

@@ -1,5 +1,5 @@
-//! Route handlers, one module per resource, and the JSON extractor that turns malformed
-//! bodies into our error format.
+//! Route handlers, one module per resource, and the extractors that turn malformed bodies,
+//! queries and paths into our error format.
 
 pub(crate) mod health;
 pub(crate) mod images;
@@ -11,9 +11,9 @@ pub(crate) mod uploads;
 use atelier_imaging::Format;
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::error::{ApiCode, ApiError};
@@ -42,6 +42,29 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for App
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(AppQuery(value)),
             Err(rejection) => Err(ApiError::new(ApiCode::InvalidRequest, rejection.body_text())),
+        }
+    }
+}
+
+/// `Path<T>` whose rejections are `{code, message}` too. Parameters arrive percent-decoded,
+/// so they may hold anything a client can encode: one that is not UTF-8, or that holds a
+/// control character (no id, name or output the API makes does; PostgreSQL cannot even
+/// compare text with a NUL in it), is refused here rather than looked up.
+pub(crate) struct AppPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for AppPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let bad = |message: String| ApiError::new(ApiCode::InvalidRequest, message);
+        let raw =
+            RawPathParams::from_request_parts(parts, state).await.map_err(|rejection| bad(rejection.body_text()))?;
+        if let Some((name, _)) = raw.iter().find(|(_, value)| value.chars().any(char::is_control)) {
+            return Err(bad(format!("the path parameter `{name}` holds a control character")));
+        }
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(AppPath(value)),
+            Err(rejection) => Err(bad(rejection.body_text())),
         }
     }
 }
@@ -75,6 +98,14 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         _ => ApiCode::InvalidJson,
     };
     ApiError::new(code, rejection.body_text())
+}
+
+/// Whether a request's body is a form (`multipart/...`), by its declared content type.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("multipart/"))
 }
 
 /// Stored image bytes as a response, typed by their format when it is known.

@@ -2,15 +2,15 @@
 //! listing, and deletion.
 
 use atelier_storage::{now_ms, ImageRecord, Images};
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{image_response, AppQuery, Page};
+use super::{image_response, is_form, AppPath, AppQuery, Page};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::ingest;
@@ -69,12 +69,7 @@ pub(crate) async fn upload(
     request: Request,
 ) -> Result<(StatusCode, Json<ImageView>), ApiError> {
     let limit = state.limits.max_input_bytes;
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("multipart/"));
-    let spooled = if is_multipart {
+    let spooled = if is_form(request.headers()) {
         let multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|rejection| ApiError::new(ApiCode::InvalidMultipart, rejection.body_text()))?;
@@ -122,7 +117,7 @@ async fn spool_multipart(state: &AppState, mut form: Multipart, limit: u64) -> R
 )]
 pub(crate) async fn metadata(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<ImageView>, ApiError> {
     Ok(Json(find(&state, &id).await?.into()))
 }
@@ -138,7 +133,10 @@ pub(crate) async fn metadata(
         (status = 404, description = "No such image", body = ErrorBody),
     )
 )]
-pub(crate) async fn original(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn original(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<String>,
+) -> Result<Response, ApiError> {
     let record = find(&state, &id).await?;
     let bytes = state.blobs.get(&record.blob_key()?).await?;
     image_response(bytes, atelier_imaging::Format::from_name(&record.format))
@@ -149,6 +147,7 @@ pub(crate) async fn original(State(state): State<AppState>, Path(id): Path<Strin
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// `next_cursor` from the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// 1 to 100; 20 by default.
     #[param(minimum = 1, maximum = 100)]
@@ -200,7 +199,10 @@ pub(crate) async fn list(
         (status = 404, description = "No such image", body = ErrorBody),
     )
 )]
-pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<String>,
+) -> Result<StatusCode, ApiError> {
     if !state.images.delete(&id, now_ms()).await? {
         return Err(not_found(&id));
     }
@@ -219,6 +221,11 @@ pub(crate) fn collect_later(state: &AppState) {
 }
 
 pub(crate) async fn find(state: &AppState, id: &str) -> Result<ImageRecord, ApiError> {
+    // No id we make holds a control character, and PostgreSQL refuses NUL in text: such an
+    // id (from a JSON body; paths are checked by `AppPath`) names nothing.
+    if id.chars().any(char::is_control) {
+        return Err(not_found(id));
+    }
     state.images.get(id).await?.ok_or_else(|| not_found(id))
 }
 

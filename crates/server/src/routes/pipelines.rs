@@ -3,13 +3,13 @@
 
 use atelier_imaging::Pipeline;
 use atelier_storage::{now_ms, PipelineRecord};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AppJson, AppQuery, Page};
+use super::{AppJson, AppPath, AppQuery, Page};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 
@@ -63,6 +63,7 @@ impl PipelineView {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// `next_cursor` from the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// 1 to 100; 20 by default.
     #[param(minimum = 1, maximum = 100)]
@@ -77,11 +78,14 @@ pub(crate) struct PipelineList {
 }
 
 /// Names are what users type in `name@version`: short, lowercase, no `@`.
-fn check_name(name: &str) -> Result<(), ApiError> {
-    let valid = (1..=64).contains(&name.len())
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
-    if valid {
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if valid_name(name) {
         Ok(())
     } else {
         let message = format!(
@@ -146,7 +150,7 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn add_version(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    AppPath(name): AppPath<String>,
     AppJson(request): AppJson<NewVersion>,
 ) -> Result<(StatusCode, Json<PipelineView>), ApiError> {
     let document = canonical(request.pipeline)?;
@@ -168,7 +172,7 @@ pub(crate) async fn add_version(
 )]
 pub(crate) async fn latest(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    AppPath(name): AppPath<String>,
 ) -> Result<Json<PipelineView>, ApiError> {
     let record = state.pipelines.get(&name, None).await?.ok_or_else(|| not_found(&name))?;
     let versions = state.pipelines.versions(&name).await?;
@@ -192,7 +196,7 @@ pub(crate) async fn latest(
 )]
 pub(crate) async fn version(
     State(state): State<AppState>,
-    Path((name, version)): Path<(String, String)>,
+    AppPath((name, version)): AppPath<(String, String)>,
 ) -> Result<Json<PipelineView>, ApiError> {
     let reference = format!("{name}@{version}");
     Ok(Json(PipelineView::new(resolve(&state, &reference).await?.1, None)))
@@ -206,7 +210,7 @@ pub(crate) async fn version(
     params(ListQuery),
     responses(
         (status = 200, description = "A page", body = PipelineList),
-        (status = 400, description = "A bad limit", body = ErrorBody),
+        (status = 400, description = "A bad cursor or limit", body = ErrorBody),
     )
 )]
 pub(crate) async fn list(
@@ -214,6 +218,10 @@ pub(crate) async fn list(
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<Json<PipelineList>, ApiError> {
     let page = Page::new(query.cursor, query.limit)?;
+    // The cursor is the last name of the previous page; anything else was not given out.
+    if let Some(cursor) = page.cursor.as_deref().filter(|cursor| !valid_name(cursor)) {
+        return Err(Page::bad_cursor(cursor));
+    }
     let found = state.pipelines.list(page.cursor.as_deref(), page.limit).await?;
     let items = found.pipelines.into_iter().map(|record| PipelineView::new(record, None)).collect();
     Ok(Json(PipelineList { items, next_cursor: found.next }))
@@ -232,11 +240,13 @@ pub(crate) async fn resolve(state: &AppState, reference: &str) -> Result<(Pipeli
             (name, Some(version))
         }
     };
-    let record = state
-        .pipelines
-        .get(name, version)
-        .await?
-        .ok_or_else(|| ApiError::new(ApiCode::PipelineNotFound, format!("pipeline `{reference}` not found")))?;
+    let missing = || ApiError::new(ApiCode::PipelineNotFound, format!("pipeline `{reference}` not found"));
+    // Names are checked on creation; one with a control character (PostgreSQL refuses NUL
+    // in text) names nothing.
+    if name.chars().any(char::is_control) {
+        return Err(missing());
+    }
+    let record = state.pipelines.get(name, version).await?.ok_or_else(missing)?;
     let pipeline = Pipeline::parse_json(&record.document).map_err(|err| {
         // Stored documents were validated on the way in; one that fails now was written by
         // an incompatible version of atelier.

@@ -3,7 +3,7 @@
 //! complete it into an image through the same checks as a one-shot upload.
 
 use atelier_storage::{now_ms, BlobKey, ImageRecord, PartOutcome, UploadSession};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use futures::StreamExt;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::images::ImageView;
-use super::{AppJson, AppQuery};
+use super::{is_form, AppJson, AppPath, AppQuery};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::ingest;
@@ -102,7 +102,7 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn status(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<UploadView>, ApiError> {
     Ok(Json(find(&state, &id).await?.into()))
 }
@@ -120,14 +120,21 @@ pub(crate) async fn status(
         (status = 404, description = "No such upload, or it expired", body = ErrorBody),
         (status = 409, description = "The part does not start where the upload stands", body = ErrorBody),
         (status = 413, description = "Over the part limit or past the declared size", body = ErrorBody),
+        (status = 415, description = "A form, where the raw bytes belong", body = ErrorBody),
     )
 )]
 pub(crate) async fn put_part(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(query): AppQuery<PartQuery>,
     request: Request,
 ) -> Result<Json<UploadView>, ApiError> {
+    if is_form(request.headers()) {
+        // The form's envelope would be stored as part of the file, and found out only when
+        // completing, which then throws the whole upload away.
+        let message = "a part is the file's raw bytes: send it as `application/octet-stream`, not as a form";
+        return Err(ApiError::new(ApiCode::UnsupportedMediaType, message));
+    }
     let session = find(&state, &id).await?;
     let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
     if offset != session.received {
@@ -181,7 +188,7 @@ pub(crate) async fn put_part(
 )]
 pub(crate) async fn complete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<(StatusCode, Json<ImageView>), ApiError> {
     let session = find(&state, &id).await?;
     if session.received != session.size {
@@ -235,7 +242,7 @@ async fn assemble(state: &AppState, session: &UploadSession) -> Result<ImageReco
         (status = 404, description = "No such upload, or it expired", body = ErrorBody),
     )
 )]
-pub(crate) async fn abort(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn abort(State(state): State<AppState>, AppPath(id): AppPath<String>) -> Result<StatusCode, ApiError> {
     find(&state, &id).await?;
     state.uploads.remove(&id, state.blobs.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
