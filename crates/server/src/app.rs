@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use atelier_imaging::Limits;
 use atelier_storage::{BlobStore, Db, Images, Pipelines, Queue, Uploads};
+use atelier_worker::WorkerMetrics;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::get;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether jobs may name a webhook: only when workers have a secret to sign with.
     pub webhooks: bool,
+    /// The in-process workers' histograms, scraped with the rest; `None` when this process
+    /// runs no workers.
+    pub worker_metrics: Option<Arc<WorkerMetrics>>,
 }
 
 impl AppState {
@@ -68,6 +72,7 @@ impl AppState {
             transform: Arc::new(TransformState::new(TransformConfig::default())),
             metrics: Arc::new(Metrics::new()),
             webhooks: false,
+            worker_metrics: None,
         }
     }
 
@@ -82,13 +87,20 @@ impl AppState {
         self.transform = Arc::new(TransformState::new(config));
         self
     }
+
+    /// This state with `/metrics` showing the histograms of the workers sharing `metrics`.
+    pub fn with_worker_metrics(mut self, metrics: Arc<WorkerMetrics>) -> AppState {
+        self.worker_metrics = Some(metrics);
+        self
+    }
 }
 
 /// Every route, in one place: the documented API through `utoipa_axum` (so the router and
 /// the OpenAPI document cannot drift apart), the docs page, and the few plain routes.
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    let (api, document) = api_routes().split_for_parts();
+    let (api, mut document) = api_routes().split_for_parts();
+    crate::openapi::finish(&mut document);
     api.route("/", get(health::home))
         .route("/t/{*path}", get(transform::serve))
         .route("/metrics", get(telemetry::metrics))
@@ -101,7 +113,9 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document alone, as `/openapi.json` serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().into_openapi()
+    let mut document = api_routes().into_openapi();
+    crate::openapi::finish(&mut document);
+    document
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
@@ -125,6 +139,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::status))
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::events::stream))
+        .routes(routes!(jobs::archive::download))
         // Output names contain `/`, which only a wildcard matches; ApiDoc documents the
         // route under its OpenAPI spelling.
         .route("/v1/jobs/{id}/outputs/{*name}", get(jobs::output))

@@ -2,9 +2,14 @@
 //! and the document come from one table and a route cannot exist undocumented; the docs
 //! page (Swagger UI) is compiled into the binary and works offline.
 
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaType, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::OpenApi;
 
 use crate::error::ErrorBody;
+use crate::routes::jobs::events::{ItemEvent, JobEvent};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +28,72 @@ use crate::error::ErrorBody;
         (name = "jobs", description = "Pipelines run over images by workers"),
     ),
     paths(crate::routes::jobs::output),
-    components(schemas(ErrorBody))
+    // The event stream's payloads: no operation's body names them, so they are listed here.
+    components(schemas(ErrorBody, JobEvent, ItemEvent))
 )]
 pub(crate) struct ApiDoc;
+
+/// What `AppPath` accepts in a text path parameter: no control character (Unicode `Cc`).
+const PATH_TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F]+$";
+
+/// What the finished document needs that no single annotation can say: every operation with
+/// a path parameter answers 400 when `AppPath` refuses one (not UTF-8, or a control character),
+/// and its text parameters say which characters they take. Run on the merged document, so
+/// routes added anywhere are covered.
+pub(crate) fn finish(document: &mut utoipa::openapi::OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            document_path_rejection(operation);
+        }
+    }
+}
+
+fn document_path_rejection(operation: &mut Operation) {
+    let mut takes_path = false;
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in != ParameterIn::Path {
+            continue;
+        }
+        takes_path = true;
+        if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema {
+            if schema.schema_type == SchemaType::Type(Type::String) && schema.pattern.is_none() {
+                schema.pattern = Some(PATH_TEXT.to_string());
+            }
+        }
+    }
+    let responses = &mut operation.responses.responses;
+    if takes_path && !responses.contains_key("400") {
+        let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        let response = ResponseBuilder::new()
+            .description("A path parameter that is not UTF-8 or holds a control character")
+            .content("application/json", body)
+            .build();
+        responses.insert("400".to_string(), response.into());
+    }
+}
+
+/// The schema of one Server-Sent Event, as OpenAPI 3.1 tools read a `text/event-stream`
+/// body's schema (each event an object of its fields): one variant per `(event, schema)` pair,
+/// whose `data` is JSON valid against the named component schema.
+pub(crate) fn sse_event(variants: &[(&str, &str)]) -> RefOr<Schema> {
+    let mut one_of = OneOfBuilder::new();
+    for (event, schema) in variants {
+        let payload = serde_json::json!({ "$ref": format!("#/components/schemas/{schema}") });
+        // `contentSchema` has no builder in utoipa; extensions serialise as plain keywords.
+        let content_schema = Extensions::from_iter([("contentSchema", payload)]);
+        let data = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/json")
+            .extensions(Some(content_schema));
+        let variant = ObjectBuilder::new()
+            .property("event", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([*event])))
+            .property("data", data)
+            .property("id", ObjectBuilder::new().schema_type(Type::String))
+            .property("retry", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+            .required("event")
+            .required("data");
+        one_of = one_of.item(variant);
+    }
+    one_of.into()
+}

@@ -1,11 +1,14 @@
 //! Jobs: submit a pipeline over stored images, read its status and results, cancel it,
 //! download its outputs.
 
+pub(crate) mod archive;
+pub(crate) mod events;
+
 use atelier_imaging::{Format, Pipeline};
 use atelier_storage::{now_ms, BlobKey, Job};
 use atelier_worker::payload::JobItem;
 use atelier_worker::JobPayload;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -15,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::image_response;
 use super::images::{self, find};
 use super::pipelines;
-use super::{AppJson, AppQuery, Page};
+use super::{AppJson, AppPath, AppQuery, Page};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 
@@ -31,8 +34,10 @@ pub(crate) struct SubmitJob {
     pipeline: Option<serde_json::Value>,
     /// Or inline steps, as the CLI's `--op` takes them: `["thumbnail:width=256"]`.
     #[serde(default)]
+    #[schema(min_items = 1)]
     ops: Option<Vec<String>>,
-    /// Ids of uploaded images.
+    /// Ids of uploaded images: at least one, at most the server's `max_job_items`.
+    #[schema(min_items = 1)]
     images: Vec<String>,
     /// An http(s) URL that receives the signed `job.finished` event when the job ends.
     #[serde(default)]
@@ -57,11 +62,13 @@ pub(crate) struct JobView {
     finished_at: Option<i64>,
     cancel_requested: bool,
     error: Option<String>,
-    /// Per-item results (outputs or errors), in the order the images were given.
+    /// Per-item results, in the order the images were given: `{"status": "succeeded",
+    /// "outputs": [{key, url, format, width, height, bytes}]}` or `{"status": "failed", code,
+    /// message}`; `null` for items not done yet.
     results: serde_json::Value,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 struct Progress {
     done: i64,
     total: i64,
@@ -69,8 +76,9 @@ struct Progress {
 
 impl From<Job> for JobView {
     fn from(job: Job) -> JobView {
-        let results =
+        let mut results =
             job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(serde_json::Value::Null);
+        add_output_urls(&job.id, &mut results);
         let pipeline = serde_json::from_str::<JobPayload>(&job.payload).ok().and_then(|payload| payload.pipeline_ref);
         JobView {
             pipeline,
@@ -153,6 +161,7 @@ pub(crate) struct ListQuery {
     /// Only jobs in this state: queued, running, succeeded, failed, canceled or dead.
     state: Option<String>,
     /// `next_cursor` from the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// 1 to 100; 20 by default.
     #[param(minimum = 1, maximum = 100)]
@@ -211,7 +220,10 @@ pub(crate) async fn list(
         (status = 409, description = "The job did not fail", body = ErrorBody),
     )
 )]
-pub(crate) async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<String>,
+) -> Result<Json<JobView>, ApiError> {
     let job = load(&state, &id).await?;
     if !state.queue.retry(&id, now_ms()).await? {
         let message = format!("job `{id}` is {}; only dead or failed jobs can be retried", job.state.as_str());
@@ -232,7 +244,10 @@ pub(crate) async fn retry(State(state): State<AppState>, Path(id): Path<String>)
         (status = 404, description = "No such job", body = ErrorBody),
     )
 )]
-pub(crate) async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<String>,
+) -> Result<Json<JobView>, ApiError> {
     Ok(Json(load(&state, &id).await?.into()))
 }
 
@@ -247,7 +262,10 @@ pub(crate) async fn status(State(state): State<AppState>, Path(id): Path<String>
         (status = 404, description = "No such job", body = ErrorBody),
     )
 )]
-pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<String>,
+) -> Result<Json<JobView>, ApiError> {
     state.queue.cancel(&id, now_ms()).await?.ok_or_else(|| not_found(&id))?;
     // A queued job cancels at once, releasing its originals.
     images::collect_later(&state);
@@ -270,7 +288,7 @@ pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>
 )]
 pub(crate) async fn output(
     State(state): State<AppState>,
-    Path((id, name)): Path<(String, String)>,
+    AppPath((id, name)): AppPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     load(&state, &id).await?;
     let missing = || ApiError::new(ApiCode::NotFound, format!("job `{id}` has no output `{name}`"));
@@ -280,6 +298,21 @@ pub(crate) async fn output(
         _ => err.into(),
     })?;
     image_response(bytes, name.rsplit_once('.').and_then(|(_, ext)| Format::from_name(ext)))
+}
+
+/// Gives each output in `results` the `url` it downloads from, beside its storage `key`.
+fn add_output_urls(job_id: &str, results: &mut serde_json::Value) {
+    let prefix = format!("jobs/{job_id}/");
+    let items = results.get_mut("items").and_then(serde_json::Value::as_array_mut);
+    for item in items.into_iter().flatten() {
+        let outputs = item.get_mut("outputs").and_then(serde_json::Value::as_array_mut);
+        for output in outputs.into_iter().flatten() {
+            let name = output.get("key").and_then(serde_json::Value::as_str).and_then(|key| key.strip_prefix(&prefix));
+            if let Some(url) = name.map(|name| format!("/v1/jobs/{job_id}/outputs/{name}")) {
+                output["url"] = serde_json::Value::String(url);
+            }
+        }
+    }
 }
 
 /// The URL's form is checked now; where it points is checked by the worker at delivery,

@@ -25,9 +25,9 @@ async fn an_uploaded_photo_goes_through_a_job_and_its_output_downloads() {
     let job = app.wait_for_job(job["id"].as_str().unwrap()).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["progress"], json!({"done": 1, "total": 1}));
-    let key = job["results"]["items"][0]["outputs"][0]["key"].as_str().unwrap();
-    let name = key.split_once("/images/").map(|(_, n)| format!("images/{n}")).unwrap();
-    let output = app.get(&format!("/v1/jobs/{}/outputs/{name}", job["id"].as_str().unwrap())).await;
+    let url = job["results"]["items"][0]["outputs"][0]["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("/v1/jobs/{}/outputs/images/", job["id"].as_str().unwrap())), "{url}");
+    let output = app.get(url).await;
     assert_eq!((output.status().as_u16(), output.headers()["content-type"].to_str().unwrap()), (200, "image/webp"));
     let thumb = output.bytes().await.unwrap();
     assert_eq!(&thumb[8..12], b"WEBP");

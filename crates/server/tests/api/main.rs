@@ -2,9 +2,11 @@
 
 mod images;
 mod jobs;
+mod matrix;
 mod metrics;
 mod openapi;
 mod pipelines;
+mod results;
 mod support;
 mod transform;
 mod uploads;

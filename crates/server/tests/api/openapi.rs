@@ -57,3 +57,35 @@ async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
     let initializer = app.get("/docs/swagger-initializer.js").await.text().await.unwrap();
     assert!(initializer.contains("/openapi.json"), "{initializer}");
 }
+
+#[test]
+fn path_parameters_and_event_streams_are_documented_as_served() {
+    let doc = serde_json::to_value(atelier_server::openapi()).unwrap();
+    let mut with_path = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let in_path: Vec<&Value> = parameters.iter().filter(|p| p["in"] == "path").collect();
+            if in_path.is_empty() {
+                continue;
+            }
+            with_path += 1;
+            // `AppPath` refuses a parameter that is not UTF-8 or holds a control character.
+            assert!(operation["responses"]["400"].is_object(), "{method} {path} documents 400");
+            for parameter in in_path.iter().filter(|p| p["schema"]["type"] == "string") {
+                assert!(parameter["schema"]["pattern"].is_string(), "{method} {path}: {parameter}");
+            }
+        }
+    }
+    assert!(with_path >= 15, "only {with_path} operations take path parameters");
+    // Each event of the stream is documented with its `data` schema, as OpenAPI 3.1 tools read it.
+    let events = &doc["components"]["schemas"]["StreamEvent"]["oneOf"];
+    let names: Vec<&str> =
+        events.as_array().unwrap().iter().map(|e| e["properties"]["event"]["enum"][0].as_str().unwrap()).collect();
+    assert_eq!(names, ["job", "item", "end", "error"]);
+    for event in events.as_array().unwrap() {
+        let target = event["properties"]["data"]["contentSchema"]["$ref"].as_str().unwrap();
+        let name = target.strip_prefix("#/components/schemas/").unwrap();
+        assert!(doc["components"]["schemas"][name].is_object(), "{target} exists");
+    }
+}
