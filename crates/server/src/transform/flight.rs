@@ -73,11 +73,11 @@ impl TransformState {
             Err(err) if err.kind() == ErrorKind::NotFound => {}
             Err(err) => return Err(err.into()),
         }
-        let Ok(_place) = self.queue.clone().try_acquire_owned() else {
+        let Ok(place) = self.queue.clone().try_acquire_owned() else {
             self.stats.rejected.fetch_add(1, Relaxed);
             return Err(ApiError::new(ApiCode::TooBusy, "too many images are being rendered; try again shortly"));
         };
-        let _permit =
+        let permit =
             self.renders.acquire().await.map_err(|err| ApiError::new(ApiCode::Internal, format!("renders: {err}")))?;
         self.stats.misses.fetch_add(1, Relaxed);
         // Read only with a permit in hand, so waiting requests hold no originals in memory.
@@ -86,6 +86,9 @@ impl TransformState {
             _ => err.into(),
         })?;
         let bytes = render(job.pipeline, source, job.limits).await?;
+        // Rendered, and the original dropped: the next render may start while this output is
+        // written to the cache, which is IO, not CPU.
+        drop((permit, place));
         if let Err(err) = job.blobs.put(&job.key, bytes.clone()).await {
             // The bytes are good: serve them, and let the next request try to cache them.
             eprintln!("atelier-server: caching {}: {err}", job.key);
