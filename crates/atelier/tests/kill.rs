@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use atelier_imaging::Pipeline;
-use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, Db, JobState, ObjectBlobStore, Queue};
+use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, Db, JobState, ObjectBlobStore, Queue, Scope};
 use atelier_worker::payload::JobItem;
 use atelier_worker::{ItemResult, JobPayload, JobResults};
 
@@ -72,7 +72,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
         assert!(Instant::now() < deadline, "the victim never got mid-job");
         let mut found = None;
         for id in &ids {
-            let job = queue.get(id).await.unwrap().unwrap();
+            let job = queue.get(Scope::All, id).await.unwrap().unwrap();
             let held = job.state == JobState::Running
                 && job.lease_owner.as_deref().is_some_and(|o| o.starts_with(&victim_prefix));
             if held && job.progress_done >= 1 && job.progress_done < ITEMS as i64 {
@@ -90,7 +90,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
     loop {
         let mut states = Vec::new();
         for id in &ids {
-            states.push(queue.get(id).await.unwrap().unwrap().state);
+            states.push(queue.get(Scope::All, id).await.unwrap().unwrap().state);
         }
         if states.iter().all(|s| s.is_final()) {
             assert!(states.iter().all(|s| *s == JobState::Succeeded), "{states:?}");
@@ -102,7 +102,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
     drop(survivor);
 
     for id in &ids {
-        let job = queue.get(id).await.unwrap().unwrap();
+        let job = queue.get(Scope::All, id).await.unwrap().unwrap();
         let results: JobResults = serde_json::from_str(job.results.as_deref().unwrap()).unwrap();
         assert_eq!(results.items.len(), ITEMS);
         assert!(

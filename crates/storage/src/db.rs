@@ -31,6 +31,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/common/0003_images.sql")),
     (4, include_str!("../migrations/common/0004_library.sql")),
     (5, include_str!("../migrations/common/0005_workers.sql")),
+    (6, include_str!("../migrations/common/0006_users.sql")),
+    (7, include_str!("../migrations/common/0007_secrets.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
@@ -38,6 +40,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/common/0003_images.sql")),
     (4, include_str!("../migrations/common/0004_library.sql")),
     (5, include_str!("../migrations/common/0005_workers.sql")),
+    (6, include_str!("../migrations/common/0006_users.sql")),
+    (7, include_str!("../migrations/common/0007_secrets.sql")),
 ];
 
 impl Db {
@@ -126,6 +130,9 @@ impl Db {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// An integer column, whichever width the backend returns it in.
 pub(crate) fn row_int(row: &AnyRow, column: &str) -> Result<i64> {

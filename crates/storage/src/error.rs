@@ -25,6 +25,13 @@ pub enum Error {
     },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("not enough credits: {needed} needed, {available} available")]
+    InsufficientCredits { needed: i64, available: i64 },
+    #[error("{what} quota exceeded: {used} in use of {limit}")]
+    QuotaExceeded { what: Quota, limit: i64, used: i64 },
+    /// The request contradicts what is stored (a missing user to bill, a bad amount).
+    #[error("{0}")]
+    Conflict(String),
     #[error("reading {path} failed")]
     Io {
         path: String,
@@ -41,6 +48,29 @@ pub enum ErrorKind {
     Internal,
     /// The store is down or refusing: retry later, report 503.
     Unavailable,
+    /// The user's balance does not cover the cost; nothing was charged.
+    InsufficientCredits,
+    /// The user is at a quota; nothing was written.
+    QuotaExceeded,
+    Conflict,
+}
+
+/// Which of a user's quotas a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// Bytes of live images.
+    Bytes,
+    /// Jobs queued or running at once.
+    Jobs,
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Quota::Bytes => "storage",
+            Quota::Jobs => "concurrent jobs",
+        })
+    }
 }
 
 impl Error {
@@ -49,6 +79,9 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::InvalidKey { .. } | Error::Config(_) | Error::Corrupt(_) => ErrorKind::Internal,
             Error::Backend { .. } | Error::Io { .. } | Error::Database { .. } => ErrorKind::Unavailable,
+            Error::InsufficientCredits { .. } => ErrorKind::InsufficientCredits,
+            Error::QuotaExceeded { .. } => ErrorKind::QuotaExceeded,
+            Error::Conflict(_) => ErrorKind::Conflict,
         }
     }
 

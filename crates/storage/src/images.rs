@@ -9,6 +9,7 @@ use crate::blob::BlobStore;
 use crate::db::{row_int, Db};
 use crate::error::{Error, Result};
 use crate::key::{BlobKey, Sha256Hex};
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ImageRecord {
@@ -20,6 +21,8 @@ pub struct ImageRecord {
     pub height: i64,
     pub bytes: i64,
     pub created_at: i64,
+    /// The user who uploaded it; `None` for images from before users.
+    pub owner_id: Option<String>,
 }
 
 impl ImageRecord {
@@ -56,7 +59,7 @@ pub struct Images {
     db: Db,
 }
 
-const COLUMNS: &str = "id, sha256, format, width, height, bytes, created_at";
+const COLUMNS: &str = "id, sha256, format, width, height, bytes, created_at, owner_id";
 
 /// An original is in use while a live image row names it or an unfinished job reads it.
 const IN_USE: &str = "(EXISTS (SELECT 1 FROM images l WHERE l.sha256 = $1 AND l.deleted_at IS NULL) \
@@ -68,9 +71,10 @@ impl Images {
         Images { db }
     }
 
-    /// Records an image. Store its bytes after this returns: the row, written first, keeps
-    /// a concurrent [`Images::collect`] from deleting the blob the caller is about to write.
-    pub async fn insert(&self, image: NewImage<'_>, now: i64) -> Result<ImageRecord> {
+    /// Records an image owned by `owner`. Store its bytes after this returns: the row,
+    /// written first, keeps a concurrent [`Images::collect`] from deleting the blob the
+    /// caller is about to write.
+    pub async fn insert(&self, owner: Option<&str>, image: NewImage<'_>, now: i64) -> Result<ImageRecord> {
         let record = ImageRecord {
             id: uuid::Uuid::new_v4().to_string(),
             sha256: image.sha256.as_str().to_string(),
@@ -79,10 +83,11 @@ impl Images {
             height: i64::from(image.height),
             bytes: i64::try_from(image.bytes).unwrap_or(i64::MAX),
             created_at: now,
+            owner_id: owner.map(str::to_string),
         };
         let mut tx = self.db.pool.begin().await.map_err(Error::db("insert image"))?;
         lock_original(&mut tx, &record.sha256).await?;
-        sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(&record.id)
             .bind(&record.sha256)
             .bind(&record.format)
@@ -90,6 +95,7 @@ impl Images {
             .bind(record.height)
             .bind(record.bytes)
             .bind(record.created_at)
+            .bind(owner)
             .execute(&mut *tx)
             .await
             .map_err(Error::db("insert image"))?;
@@ -97,26 +103,33 @@ impl Images {
         Ok(record)
     }
 
-    /// A live (not deleted) image.
-    pub async fn get(&self, id: &str) -> Result<Option<ImageRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE id = $1 AND deleted_at IS NULL"))
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await
-            .map_err(Error::db("get image"))?;
+    /// A live (not deleted) image in `scope`.
+    pub async fn get(&self, scope: Scope<'_>, id: &str) -> Result<Option<ImageRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM images WHERE id = $1 AND deleted_at IS NULL AND {}",
+            scope.condition("owner_id", 2)
+        ))
+        .bind(id)
+        .bind(scope.owner())
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(Error::db("get image"))?;
         row.map(|row| record(&row)).transpose()
     }
 
-    /// Live images, newest first, after the `before` cursor a previous page returned.
-    /// A cursor this function did not make is `None` in, an error out: callers check it
-    /// with [`Images::valid_cursor`] first.
-    pub async fn list(&self, before: Option<&str>, limit: u32) -> Result<ImagePage> {
+    /// Live images in `scope`, newest first, after the `before` cursor a previous page
+    /// returned. A cursor this function did not make is `None` in, an error out: callers
+    /// check it with [`Images::valid_cursor`] first.
+    pub async fn list(&self, scope: Scope<'_>, before: Option<&str>, limit: u32) -> Result<ImagePage> {
         let limit = i64::from(limit.clamp(1, 1000));
+        let owned = scope.condition("owner_id", 1);
         let rows = match before.map(parse_cursor) {
             None => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM images WHERE deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $1"
+                    "SELECT {COLUMNS} FROM images WHERE deleted_at IS NULL AND {owned} \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
                 ))
+                .bind(scope.owner())
                 .bind(limit + 1)
                 .fetch_all(&self.db.pool)
                 .await
@@ -124,10 +137,11 @@ impl Images {
             Some(None) => return Err(Error::Corrupt("an invalid image cursor reached storage".into())),
             Some(Some((at, id))) => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM images WHERE deleted_at IS NULL \
-                 AND (created_at < $1 OR (created_at = $1 AND id < $2)) \
-                 ORDER BY created_at DESC, id DESC LIMIT $3"
+                    "SELECT {COLUMNS} FROM images WHERE deleted_at IS NULL AND {owned} \
+                     AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $4"
                 ))
+                .bind(scope.owner())
                 .bind(at)
                 .bind(id)
                 .bind(limit + 1)
@@ -147,15 +161,32 @@ impl Images {
         parse_cursor(cursor).is_some()
     }
 
-    /// Hides an image at once. Its bytes stay while anything else uses them; call
-    /// [`Images::collect`] afterwards. `false` when there was no such live image.
-    pub async fn delete(&self, id: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE images SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.db.pool)
-            .await
-            .map_err(Error::db("delete image"))?;
+    /// The bytes of `owner`'s live images, for the storage quota. Each user is charged for
+    /// their own images, even where two share one stored original.
+    pub async fn bytes_stored(&self, owner: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS total FROM images WHERE owner_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(owner)
+        .fetch_one(&self.db.pool)
+        .await
+        .map_err(Error::db("sum image bytes"))?;
+        row_int(&row, "total")
+    }
+
+    /// Hides an image in `scope` at once. Its bytes stay while anything else uses them;
+    /// call [`Images::collect`] afterwards. `false` when there was no such live image.
+    pub async fn delete(&self, scope: Scope<'_>, id: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE images SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL AND {}",
+            scope.condition("owner_id", 3)
+        ))
+        .bind(now)
+        .bind(id)
+        .bind(scope.owner())
+        .execute(&self.db.pool)
+        .await
+        .map_err(Error::db("delete image"))?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -238,5 +269,6 @@ fn record(row: &AnyRow) -> Result<ImageRecord> {
         height: row.try_get("height").map_err(read())?,
         bytes: row.try_get("bytes").map_err(read())?,
         created_at: row.try_get("created_at").map_err(read())?,
+        owner_id: row.try_get("owner_id").map_err(read())?,
     })
 }

@@ -7,15 +7,24 @@
 //!
 //! Every method takes `now` (milliseconds since the epoch) from the caller: the queue has
 //! no clock of its own, which makes leases and backoff testable without sleeping.
+//!
+//! A job with an owner is paid for when enqueued and settled when it ends (`billing`): the
+//! charge, the refund and the state change share one transaction.
+
+mod billing;
+mod signal;
+
+pub use billing::Enqueue;
+pub use signal::JobSignal;
 
 use std::time::Duration;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{Backend, Db};
+use crate::db::{row_int, Backend, Db};
 use crate::error::{Error, Result};
-use crate::key::Sha256Hex;
+use crate::scope::Scope;
 
 /// A job's lifecycle. `queued → running → succeeded | failed | canceled`, and `dead` once
 /// the last retry has failed.
@@ -87,6 +96,15 @@ pub struct Job {
     pub results: Option<String>,
     /// Position in the queue: enqueue order, and the cursor for listings.
     pub seq: i64,
+    /// The user who enqueued it and pays for it; `None` for jobs from before users.
+    pub owner_id: Option<String>,
+    pub cost_per_item: i64,
+    /// Credits taken for this job, retries' charges included.
+    pub charged: i64,
+    /// Credits given back for items that did not succeed.
+    pub refunded: i64,
+    /// Items that succeeded, as of the worker's last progress report.
+    pub items_succeeded: i64,
 }
 
 /// One page of a job listing, newest first, and the cursor for the next page.
@@ -97,11 +115,13 @@ pub struct JobPage {
     pub next: Option<i64>,
 }
 
-/// A worker's report after an item: items done of total, and the results so far (JSON).
+/// A worker's report after an item: items done of total, how many of those succeeded (what
+/// the owner pays for), and the results so far (JSON).
 #[derive(Debug, Clone, Copy)]
 pub struct Progress<'a> {
     pub done: i64,
     pub total: i64,
+    pub succeeded: i64,
     pub results: &'a str,
 }
 
@@ -127,7 +147,8 @@ pub struct Queue {
 }
 
 const COLUMNS: &str = "id, state, payload, attempts, max_attempts, run_after, lease_owner, lease_until, \
-     cancel_requested, error, created_at, started_at, finished_at, progress_done, progress_total, results, seq";
+     cancel_requested, error, created_at, started_at, finished_at, progress_done, progress_total, results, seq, \
+     owner_id, cost_per_item, charged, refunded, items_succeeded";
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
@@ -138,60 +159,9 @@ impl Queue {
         &self.db
     }
 
-    /// Adds a job, runnable at once. Returns its id.
+    /// Adds a job nobody pays for, runnable at once. Returns its id.
     pub async fn enqueue(&self, payload: &str, max_attempts: u32, now: i64) -> Result<String> {
-        self.enqueue_reading(payload, max_attempts, now, &[]).await
-    }
-
-    /// Adds a job that reads `originals`, which then stay stored until it finishes even if
-    /// their images are deleted: the references are written in the job's own transaction.
-    pub async fn enqueue_reading(
-        &self,
-        payload: &str,
-        max_attempts: u32,
-        now: i64,
-        originals: &[Sha256Hex],
-    ) -> Result<String> {
-        let id = uuid::Uuid::new_v4().to_string();
-        // SQLite has one writer, so MAX(seq) + 1 is race-free there; PostgreSQL has a sequence.
-        let sql = match self.db.backend {
-            Backend::Sqlite => {
-                "INSERT INTO jobs (id, state, payload, max_attempts, run_after, created_at, seq) \
-                 VALUES ($1, 'queued', $2, $3, $4, $4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))"
-            }
-            Backend::Postgres => {
-                "INSERT INTO jobs (id, state, payload, max_attempts, run_after, created_at) \
-                 VALUES ($1, 'queued', $2, $3, $4, $4)"
-            }
-        };
-        let mut tx = self.db.pool.begin().await.map_err(Error::db("enqueue"))?;
-        sqlx::query(sql)
-            .bind(&id)
-            .bind(payload)
-            .bind(i64::from(max_attempts.max(1)))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::db("enqueue"))?;
-        let mut seen = std::collections::BTreeSet::new();
-        for sha in originals.iter().filter(|sha| seen.insert(sha.as_str())) {
-            sqlx::query("INSERT INTO job_originals (job_id, sha256) VALUES ($1, $2)")
-                .bind(&id)
-                .bind(sha.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::db("enqueue"))?;
-        }
-        if self.db.backend == Backend::Postgres {
-            // Wakes idle workers in every process at once (see `subscribe`); delivered on commit.
-            sqlx::query("SELECT pg_notify('atelier_jobs', $1)")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::db("notify"))?;
-        }
-        tx.commit().await.map_err(Error::db("enqueue"))?;
-        Ok(id)
+        self.submit(Enqueue::new(payload, max_attempts), now).await
     }
 
     /// Claims the oldest runnable job for `worker`, or a running job whose lease expired.
@@ -248,10 +218,10 @@ impl Queue {
         lease: Duration,
         now: i64,
     ) -> Result<bool> {
-        let Progress { done, total, results } = progress;
+        let Progress { done, total, succeeded, results } = progress;
         let updated = sqlx::query(
-            "UPDATE jobs SET progress_done = $1, progress_total = $2, results = $3, lease_until = $4 \
-             WHERE id = $5 AND lease_owner = $6 AND state = 'running' AND cancel_requested = 0",
+            "UPDATE jobs SET progress_done = $1, progress_total = $2, results = $3, lease_until = $4, \
+             items_succeeded = $7 WHERE id = $5 AND lease_owner = $6 AND state = 'running' AND cancel_requested = 0",
         )
         .bind(done)
         .bind(total)
@@ -259,6 +229,7 @@ impl Queue {
         .bind(now.saturating_add(lease_ms(lease)))
         .bind(id)
         .bind(worker)
+        .bind(succeeded)
         .execute(&self.db.pool)
         .await
         .map_err(Error::db("progress"))?;
@@ -282,7 +253,7 @@ impl Queue {
         backoff: Backoff,
         now: i64,
     ) -> Result<Option<JobState>> {
-        let Some(job) = self.get(id).await? else { return Ok(None) };
+        let Some(job) = self.get(Scope::All, id).await? else { return Ok(None) };
         if job.state != JobState::Running || job.lease_owner.as_deref() != Some(worker) {
             return Ok(None);
         }
@@ -306,22 +277,36 @@ impl Queue {
         Ok((done.rows_affected() == 1).then_some(JobState::Queued))
     }
 
-    /// Cancels a job: a queued one at once; a running one is flagged, its heartbeat fails,
-    /// and its worker stops at the next item boundary and calls [`Queue::finish_canceled`].
-    /// Final jobs are left as they are. Returns the state after the call.
-    pub async fn cancel(&self, id: &str, now: i64) -> Result<Option<JobState>> {
-        sqlx::query("UPDATE jobs SET state = 'canceled', finished_at = $1 WHERE id = $2 AND state = 'queued'")
-            .bind(now)
-            .bind(id)
-            .execute(&self.db.pool)
-            .await
-            .map_err(Error::db("cancel"))?;
-        sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND state = 'running'")
-            .bind(id)
-            .execute(&self.db.pool)
-            .await
-            .map_err(Error::db("cancel"))?;
-        Ok(self.get(id).await?.map(|job| job.state))
+    /// Cancels a job in `scope`: a queued one at once (and refunded); a running one is
+    /// flagged, its heartbeat fails, and its worker stops at the next item boundary and
+    /// calls [`Queue::finish_canceled`]. Final jobs are left as they are. Returns the state
+    /// after the call, `None` when there is no such job in scope.
+    pub async fn cancel(&self, scope: Scope<'_>, id: &str, now: i64) -> Result<Option<JobState>> {
+        let mut tx = self.db.pool.begin().await.map_err(Error::db("cancel"))?;
+        let canceled = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'canceled', finished_at = $1 WHERE id = $2 AND state = 'queued' AND {}",
+            scope.condition("owner_id", 3)
+        ))
+        .bind(now)
+        .bind(id)
+        .bind(scope.owner())
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db("cancel"))?;
+        if canceled.rows_affected() == 1 {
+            billing::settle(&mut tx, id, now).await?;
+        }
+        tx.commit().await.map_err(Error::db("cancel"))?;
+        sqlx::query(&format!(
+            "UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND state = 'running' AND {}",
+            scope.condition("owner_id", 2)
+        ))
+        .bind(id)
+        .bind(scope.owner())
+        .execute(&self.db.pool)
+        .await
+        .map_err(Error::db("cancel"))?;
+        Ok(self.get(scope, id).await?.map(|job| job.state))
     }
 
     /// The worker's acknowledgement of a cancellation it observed.
@@ -329,43 +314,47 @@ impl Queue {
         self.finish(id, worker, JobState::Canceled, None, now).await
     }
 
-    /// Puts a `dead` or `failed` job back in the queue with a fresh attempt budget.
-    pub async fn retry(&self, id: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, error = NULL, finished_at = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $2 AND state IN ('dead', 'failed')",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.db.pool)
-        .await
-        .map_err(Error::db("retry"))?;
-        Ok(done.rows_affected() == 1)
+    /// Puts a `dead` or `failed` job in `scope` back in the queue with a fresh attempt
+    /// budget, charging its owner again for the items that have not succeeded (they were
+    /// refunded when it ended): [`crate::Error::InsufficientCredits`] when the balance does
+    /// not cover them. `false` when there is no such job in scope, or it is not retryable.
+    pub async fn retry(&self, scope: Scope<'_>, id: &str, now: i64) -> Result<bool> {
+        billing::retry(&self.db, scope, id, now).await
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Job>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await
-            .map_err(Error::db("get job"))?;
+    /// A job in `scope`.
+    pub async fn get(&self, scope: Scope<'_>, id: &str) -> Result<Option<Job>> {
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND {}", scope.condition("owner_id", 2)))
+                .bind(id)
+                .bind(scope.owner())
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(Error::db("get job"))?;
         row.map(|row| job_from_row(&row)).transpose()
     }
 
-    /// Jobs newest first, optionally in one state, older than the `before` cursor.
-    pub async fn list(&self, state: Option<JobState>, before: Option<i64>, limit: u32) -> Result<JobPage> {
+    /// Jobs in `scope` newest first, optionally in one state, older than the `before` cursor.
+    pub async fn list(
+        &self,
+        scope: Scope<'_>,
+        state: Option<JobState>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<JobPage> {
         let limit = i64::from(limit.clamp(1, 1000));
         // Only present filters enter the SQL: PostgreSQL cannot type a bare `$1 IS NULL`.
-        let mut conditions = Vec::new();
+        let mut conditions = vec![scope.condition("owner_id", 1)];
         if state.is_some() {
             conditions.push(format!("state = ${}", conditions.len() + 1));
         }
         if before.is_some() {
             conditions.push(format!("seq < ${}", conditions.len() + 1));
         }
-        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        let sql = format!("SELECT {COLUMNS} FROM jobs {filter} ORDER BY seq DESC LIMIT ${}", conditions.len() + 1);
-        let mut query = sqlx::query(&sql);
+        let filter = conditions.join(" AND ");
+        let sql =
+            format!("SELECT {COLUMNS} FROM jobs WHERE {filter} ORDER BY seq DESC LIMIT ${}", conditions.len() + 1);
+        let mut query = sqlx::query(&sql).bind(scope.owner());
         if let Some(state) = state {
             query = query.bind(state.as_str());
         }
@@ -395,7 +384,9 @@ impl Queue {
             .collect()
     }
 
+    /// Ends `worker`'s job in a final state and settles its bill, in one transaction.
     async fn finish(&self, id: &str, worker: &str, state: JobState, error: Option<&str>, now: i64) -> Result<bool> {
+        let mut tx = self.db.pool.begin().await.map_err(Error::db("finish job"))?;
         let done = sqlx::query(
             "UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_until = NULL \
              WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
@@ -405,59 +396,46 @@ impl Queue {
         .bind(now)
         .bind(id)
         .bind(worker)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await
         .map_err(Error::db("finish job"))?;
+        if done.rows_affected() == 1 {
+            billing::settle(&mut tx, id, now).await?;
+        }
+        tx.commit().await.map_err(Error::db("finish job"))?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Running jobs whose lease expired on their last attempt will not be retried: mark
-    /// them `dead` (their worker died, and so did the last chance).
+    /// them `dead` (their worker died, and so did the last chance) and settle them, one
+    /// transaction each, so no transaction holds more than one job's lock.
     async fn bury_expired(&self, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'dead', finished_at = $1, lease_owner = NULL, lease_until = NULL, \
-             error = COALESCE(error, 'the worker stopped responding (lease expired) on the last attempt') \
-             WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts",
+        let expired = sqlx::query(
+            "SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts LIMIT 100",
         )
         .bind(now)
-        .execute(&self.db.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(Error::db("bury expired jobs"))?;
-        Ok(())
-    }
-}
-
-/// New-work signals from other processes: PostgreSQL's LISTEN on the channel `enqueue`
-/// notifies. SQLite has no such thing; its workers share a process with the API, which
-/// wakes them directly.
-pub struct JobSignal {
-    listener: sqlx::postgres::PgListener,
-}
-
-impl std::fmt::Debug for JobSignal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JobSignal")
-    }
-}
-
-impl JobSignal {
-    /// Waits for the next enqueue anywhere. An error means the connection dropped; the
-    /// listener reconnects on the next call, and callers fall back to polling meanwhile.
-    pub async fn next(&mut self) -> Result<()> {
-        self.listener.recv().await.map_err(Error::db("listen"))?;
-        Ok(())
-    }
-}
-
-impl Queue {
-    /// A subscription to new jobs, on PostgreSQL; `None` on SQLite.
-    pub async fn subscribe(&self) -> Result<Option<JobSignal>> {
-        if self.db.backend != Backend::Postgres {
-            return Ok(None);
+        for row in expired {
+            let id: String = row.try_get("id").map_err(Error::db("bury expired jobs"))?;
+            let mut tx = self.db.pool.begin().await.map_err(Error::db("bury expired jobs"))?;
+            let buried = sqlx::query(
+                "UPDATE jobs SET state = 'dead', finished_at = $1, lease_owner = NULL, lease_until = NULL, \
+                 error = COALESCE(error, 'the worker stopped responding (lease expired) on the last attempt') \
+                 WHERE id = $2 AND state = 'running' AND lease_until < $1 AND attempts >= max_attempts",
+            )
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::db("bury expired jobs"))?;
+            if buried.rows_affected() == 1 {
+                billing::settle(&mut tx, &id, now).await?;
+            }
+            tx.commit().await.map_err(Error::db("bury expired jobs"))?;
         }
-        let mut listener = sqlx::postgres::PgListener::connect(&self.db.url).await.map_err(Error::db("listen"))?;
-        listener.listen("atelier_jobs").await.map_err(Error::db("listen"))?;
-        Ok(Some(JobSignal { listener }))
+        Ok(())
     }
 }
 
@@ -491,5 +469,10 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
         progress_total: row.try_get("progress_total").map_err(read())?,
         results: row.try_get("results").map_err(read())?,
         seq: row.try_get("seq").map_err(read())?,
+        owner_id: row.try_get("owner_id").map_err(read())?,
+        cost_per_item: row_int(row, "cost_per_item")?,
+        charged: row_int(row, "charged")?,
+        refunded: row_int(row, "refunded")?,
+        items_succeeded: row_int(row, "items_succeeded")?,
     })
 }

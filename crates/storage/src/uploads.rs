@@ -1,6 +1,9 @@
 //! Resumable upload sessions: a declared size, the bytes received so far, and the parts
 //! (each a blob under `uploads/{id}/`) that hold them. Parts are accepted strictly in
 //! order, so a session's state is one number a client can ask for and resume from.
+//!
+//! A session belongs to the user who opened it: [`Uploads::get`] takes the caller's scope,
+//! and the other methods act on a session the caller has already found that way.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -10,6 +13,7 @@ use crate::db::row_int;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::key::BlobKey;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UploadSession {
@@ -20,6 +24,8 @@ pub struct UploadSession {
     pub received: i64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The user who opened it; the image it completes into is theirs.
+    pub owner_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +51,7 @@ pub struct Uploads {
     db: Db,
 }
 
-const COLUMNS: &str = "id, size, received, created_at, expires_at";
+const COLUMNS: &str = "id, size, received, created_at, expires_at, owner_id";
 
 /// A completion that has not finished in this long was interrupted (a crash), and may be
 /// taken over.
@@ -56,33 +62,41 @@ impl Uploads {
         Uploads { db }
     }
 
-    pub async fn create(&self, size: u64, now: i64, ttl_ms: i64) -> Result<UploadSession> {
+    pub async fn create(&self, owner: Option<&str>, size: u64, now: i64, ttl_ms: i64) -> Result<UploadSession> {
         let session = UploadSession {
             id: uuid::Uuid::new_v4().to_string(),
             size: i64::try_from(size).unwrap_or(i64::MAX),
             received: 0,
             created_at: now,
             expires_at: now.saturating_add(ttl_ms),
+            owner_id: owner.map(str::to_string),
         };
-        sqlx::query("INSERT INTO uploads (id, size, received, created_at, expires_at) VALUES ($1, $2, 0, $3, $4)")
-            .bind(&session.id)
-            .bind(session.size)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&self.db.pool)
-            .await
-            .map_err(Error::db("create upload"))?;
+        sqlx::query(
+            "INSERT INTO uploads (id, size, received, created_at, expires_at, owner_id) VALUES ($1, $2, 0, $3, $4, $5)",
+        )
+        .bind(&session.id)
+        .bind(session.size)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(owner)
+        .execute(&self.db.pool)
+        .await
+        .map_err(Error::db("create upload"))?;
         Ok(session)
     }
 
-    /// A session that has not expired.
-    pub async fn get(&self, id: &str, now: i64) -> Result<Option<UploadSession>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = $1 AND expires_at > $2"))
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&self.db.pool)
-            .await
-            .map_err(Error::db("get upload"))?;
+    /// A session in `scope` that has not expired.
+    pub async fn get(&self, scope: Scope<'_>, id: &str, now: i64) -> Result<Option<UploadSession>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE id = $1 AND expires_at > $2 AND {}",
+            scope.condition("owner_id", 3)
+        ))
+        .bind(id)
+        .bind(now)
+        .bind(scope.owner())
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(Error::db("get upload"))?;
         row.map(|row| session(&row)).transpose()
     }
 
@@ -103,7 +117,7 @@ impl Uploads {
         .map_err(Error::db("add upload part"))?;
         if moved.rows_affected() == 0 {
             drop(tx);
-            return Ok(match self.get(id, now).await? {
+            return Ok(match self.get(Scope::All, id, now).await? {
                 Some(session) => PartOutcome::OutOfStep { received: session.received },
                 None => PartOutcome::Gone,
             });
@@ -198,5 +212,6 @@ fn session(row: &AnyRow) -> Result<UploadSession> {
         received: row_int(row, "received")?,
         created_at: row_int(row, "created_at")?,
         expires_at: row_int(row, "expires_at")?,
+        owner_id: row.try_get("owner_id").map_err(Error::db("read upload"))?,
     })
 }

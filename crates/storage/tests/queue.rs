@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use atelier_storage::{Backoff, Db, JobState, Progress, Queue};
+use atelier_storage::{Backoff, Db, JobState, Progress, Queue, Scope};
 
 struct Fixture {
     name: &'static str,
@@ -56,7 +56,7 @@ async fn jobs_are_claimed_once_each_in_the_order_they_were_enqueued() {
         }
         assert_eq!(claimed, ids, "{name}");
         assert!(queue.complete(&claimed[0], "w1", 1_100).await.unwrap());
-        let done = queue.get(&claimed[0]).await.unwrap().unwrap();
+        let done = queue.get(Scope::All, &claimed[0]).await.unwrap().unwrap();
         assert_eq!(
             (done.state, done.started_at, done.finished_at),
             (JobState::Succeeded, Some(1_000), Some(1_100)),
@@ -122,13 +122,13 @@ async fn failures_retry_with_exponential_backoff_then_the_job_is_dead() {
             Some(JobState::Dead),
             "{name}"
         );
-        let dead = queue.get(&id).await.unwrap().unwrap();
+        let dead = queue.get(Scope::All, &id).await.unwrap().unwrap();
         assert_eq!(
             (dead.state, dead.error.as_deref(), dead.attempts),
             (JobState::Dead, Some("boom again"), 3),
             "{name}"
         );
-        assert!(queue.retry(&id, now).await.unwrap(), "{name}: a dead job can be retried");
+        assert!(queue.retry(Scope::All, &id, now).await.unwrap(), "{name}: a dead job can be retried");
         assert_eq!(queue.claim("w", LEASE, now).await.unwrap().map(|j| j.attempts), Some(1), "{name}");
     }
 }
@@ -153,7 +153,7 @@ async fn a_worker_killed_on_the_last_attempt_leaves_a_dead_job_not_a_stuck_one()
         let id = queue.enqueue("{}", 1, 0).await.unwrap();
         queue.claim("killed", Duration::from_millis(10), 0).await.unwrap().unwrap();
         assert!(queue.claim("w", LEASE, 100).await.unwrap().is_none(), "{name}");
-        let job = queue.get(&id).await.unwrap().unwrap();
+        let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
         assert_eq!(job.state, JobState::Dead, "{name}");
         assert!(job.error.unwrap().contains("lease expired"), "{name}");
     }
@@ -163,14 +163,14 @@ async fn a_worker_killed_on_the_last_attempt_leaves_a_dead_job_not_a_stuck_one()
 async fn cancel_stops_a_queued_job_at_once_and_a_running_one_at_its_next_heartbeat() {
     for Fixture { name, queue, .. } in queues().await {
         let queued = queue.enqueue("{}", 3, 0).await.unwrap();
-        assert_eq!(queue.cancel(&queued, 5).await.unwrap(), Some(JobState::Canceled), "{name}");
+        assert_eq!(queue.cancel(Scope::All, &queued, 5).await.unwrap(), Some(JobState::Canceled), "{name}");
         let running = queue.enqueue("{}", 3, 0).await.unwrap();
         queue.claim("w", LEASE, 10).await.unwrap().unwrap();
-        assert_eq!(queue.cancel(&running, 20).await.unwrap(), Some(JobState::Running), "{name}: flagged");
+        assert_eq!(queue.cancel(Scope::All, &running, 20).await.unwrap(), Some(JobState::Running), "{name}: flagged");
         assert!(!queue.heartbeat(&running, "w", LEASE, 30).await.unwrap(), "{name}: the worker learns of it");
         assert!(queue.finish_canceled(&running, "w", 40).await.unwrap(), "{name}");
-        assert_eq!(queue.get(&running).await.unwrap().unwrap().state, JobState::Canceled, "{name}");
-        assert_eq!(queue.cancel("no-such-job", 50).await.unwrap(), None, "{name}");
+        assert_eq!(queue.get(Scope::All, &running).await.unwrap().unwrap().state, JobState::Canceled, "{name}");
+        assert_eq!(queue.cancel(Scope::All, "no-such-job", 50).await.unwrap(), None, "{name}");
         let counts = queue.counts().await.unwrap();
         assert_eq!(counts, vec![(JobState::Canceled, 2)], "{name}");
     }
@@ -209,7 +209,13 @@ async fn progress_is_kept_across_a_reclaim_and_refused_to_a_worker_that_lost_the
         queue.claim("w1", Duration::from_millis(100), 0).await.unwrap().unwrap();
         assert!(
             queue
-                .progress(&id, "w1", Progress { done: 1, total: 3, results: "[\"a\"]" }, Duration::from_millis(100), 50)
+                .progress(
+                    &id,
+                    "w1",
+                    Progress { done: 1, total: 3, succeeded: 1, results: "[\"a\"]" },
+                    Duration::from_millis(100),
+                    50
+                )
                 .await
                 .unwrap(),
             "{name}"
@@ -221,7 +227,10 @@ async fn progress_is_kept_across_a_reclaim_and_refused_to_a_worker_that_lost_the
             "{name}"
         );
         assert!(
-            !queue.progress(&id, "w1", Progress { done: 2, total: 3, results: "[]" }, LEASE, 160).await.unwrap(),
+            !queue
+                .progress(&id, "w1", Progress { done: 2, total: 3, succeeded: 2, results: "[]" }, LEASE, 160)
+                .await
+                .unwrap(),
             "{name}: w1 lost the job"
         );
     }
@@ -231,15 +240,15 @@ async fn progress_is_kept_across_a_reclaim_and_refused_to_a_worker_that_lost_the
 async fn listings_page_newest_first_with_a_cursor_and_filter_by_state() {
     for Fixture { name, queue, .. } in queues().await {
         let ids = enqueue_n(&queue, 5).await;
-        queue.cancel(&ids[1], 200).await.unwrap();
-        let first = queue.list(None, None, 2).await.unwrap();
+        queue.cancel(Scope::All, &ids[1], 200).await.unwrap();
+        let first = queue.list(Scope::All, None, None, 2).await.unwrap();
         let page = |p: &atelier_storage::JobPage| p.jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
         assert_eq!(page(&first), [ids[4].clone(), ids[3].clone()], "{name}");
-        let second = queue.list(None, first.next, 2).await.unwrap();
+        let second = queue.list(Scope::All, None, first.next, 2).await.unwrap();
         assert_eq!(page(&second), [ids[2].clone(), ids[1].clone()], "{name}");
-        let last = queue.list(None, second.next, 2).await.unwrap();
+        let last = queue.list(Scope::All, None, second.next, 2).await.unwrap();
         assert_eq!((page(&last), last.next), (vec![ids[0].clone()], None), "{name}");
-        let canceled = queue.list(Some(JobState::Canceled), None, 10).await.unwrap();
+        let canceled = queue.list(Scope::All, Some(JobState::Canceled), None, 10).await.unwrap();
         assert_eq!(page(&canceled), [ids[1].clone()], "{name}");
     }
 }

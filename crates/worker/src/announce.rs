@@ -67,7 +67,7 @@ pub async fn announce(
     job_id: &str,
 ) -> Option<tokio::task::JoinHandle<Result<webhook::Delivery, webhook::WebhookError>>> {
     let config = config?.clone();
-    let job = match queue.get(job_id).await {
+    let job = match queue.get(atelier_storage::Scope::All, job_id).await {
         Ok(Some(job)) => job,
         Ok(None) => return None,
         Err(err) => {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atelier_imaging::{Limits, NoAssets, Pipeline, RunEnv, RunOutput};
-use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue, Workers};
+use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue, Scope, Workers};
 
 use crate::metrics::{RunOutcome, WorkerMetrics};
 use crate::payload::{ItemResult, JobItem, JobPayload, JobResults, OutputRef};
@@ -187,12 +187,12 @@ impl Worker {
             let result = self.run_item(&job.id, index, item, &pipeline).await?;
             results.items[index] = Some(result);
             let done = results.items.iter().filter(|r| r.is_some()).count() as i64;
+            // What the job's owner pays for; the rest is refunded when the job ends.
+            let succeeded =
+                results.items.iter().filter(|r| matches!(r, Some(ItemResult::Succeeded { .. }))).count() as i64;
             let text = serde_json::to_string(&results).unwrap_or_default();
-            if !self
-                .queue
-                .progress(&job.id, me, Progress { done, total, results: &text }, self.config.lease, now_ms())
-                .await?
-            {
+            let progress = Progress { done, total, succeeded, results: &text };
+            if !self.queue.progress(&job.id, me, progress, self.config.lease, now_ms()).await? {
                 return self.stop(&job.id).await;
             }
         }
@@ -295,7 +295,7 @@ impl Worker {
     /// another worker holds it now (step back without a word).
     async fn stop(&self, job_id: &str) -> Result<Outcome, Error> {
         let me = &self.config.worker_id;
-        let job = self.queue.get(job_id).await?;
+        let job = self.queue.get(Scope::All, job_id).await?;
         let ours = job.as_ref().is_some_and(|job| job.lease_owner.as_deref() == Some(me));
         if ours
             && job.as_ref().is_some_and(|job| job.cancel_requested)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_imaging::Pipeline;
-use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, Db, JobState, ObjectBlobStore, Progress, Queue};
+use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, Db, JobState, ObjectBlobStore, Progress, Queue, Scope};
 use atelier_worker::payload::JobItem;
 use atelier_worker::{ItemResult, JobPayload, JobResults, Outcome, Worker, WorkerConfig};
 
@@ -77,7 +77,7 @@ async fn a_job_runs_every_item_and_stores_outputs_under_deterministic_keys() {
             "{name}"
         );
         assert_eq!(worker.try_run_one().await.unwrap(), Outcome::Empty, "{name}");
-        let job = queue.get(&id).await.unwrap().unwrap();
+        let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
         assert_eq!((job.progress_done, job.progress_total), (2, 2), "{name}");
         let keys: Vec<String> = results(&job)
             .items
@@ -112,7 +112,9 @@ async fn a_bad_image_fails_its_item_and_the_others_still_succeed() {
             Outcome::Ran { job_id: id.clone(), state: JobState::Succeeded },
             "{name}"
         );
-        let codes: Vec<String> = results(&queue.get(&id).await.unwrap().unwrap())
+        let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
+        assert_eq!((job.progress_done, job.items_succeeded), (4, 1), "{name}: only succeeded items are paid for");
+        let codes: Vec<String> = results(&job)
             .items
             .into_iter()
             .map(|r| match r.unwrap() {
@@ -152,7 +154,7 @@ async fn a_reclaimed_job_skips_the_items_an_earlier_attempt_finished() {
             .progress(
                 &dead.id,
                 "dead",
-                Progress { done: 1, total: 2, results: &serde_json::to_string(&partial).unwrap() },
+                Progress { done: 1, total: 2, succeeded: 1, results: &serde_json::to_string(&partial).unwrap() },
                 Duration::ZERO,
                 now_ms(),
             )
@@ -165,8 +167,8 @@ async fn a_reclaimed_job_skips_the_items_an_earlier_attempt_finished() {
             Outcome::Ran { job_id: id.clone(), state: JobState::Succeeded },
             "{name}"
         );
-        let job = queue.get(&id).await.unwrap().unwrap();
-        assert_eq!(job.attempts, 2, "{name}");
+        let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
+        assert_eq!((job.attempts, job.items_succeeded), (2, 2), "{name}: the earlier attempt's item counts");
         assert_eq!(results(&job).items[0], partial.items[0], "{name}: item 0 was not redone");
         let listed = blobs.list(&BlobKey::job_file(&id, "images").unwrap()).await.unwrap();
         let keys: Vec<String> = listed.into_iter().map(|m| m.key.to_string()).collect();
@@ -191,7 +193,7 @@ async fn an_invalid_payload_fails_the_job_at_once() {
             Outcome::Ran { job_id: id.clone(), state: JobState::Failed },
             "{name}"
         );
-        let error = queue.get(&id).await.unwrap().unwrap().error.unwrap();
+        let error = queue.get(Scope::All, &id).await.unwrap().unwrap().error.unwrap();
         assert!(error.contains("steps[0].op: unknown op `nope`"), "{name}: {error}");
     }
 }
@@ -225,7 +227,7 @@ impl BlobStore for Hooked {
             return Err(atelier_storage::Error::Config("simulated outage".into()));
         }
         if let (0, Some((queue, job_id))) = (n, &self.cancel_on_first_read) {
-            queue.cancel(job_id, now_ms()).await?;
+            queue.cancel(Scope::All, job_id, now_ms()).await?;
         }
         self.inner.get(key).await
     }
@@ -258,7 +260,7 @@ async fn a_store_outage_fails_the_attempt_and_the_job_is_retried_later() {
             Outcome::Ran { job_id: id.clone(), state: JobState::Queued },
             "{name}"
         );
-        let job = queue.get(&id).await.unwrap().unwrap();
+        let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
         assert!(job.run_after > now_ms(), "{name}: backing off");
         assert!(job.error.unwrap().contains("simulated outage"), "{name}");
     }
@@ -283,7 +285,7 @@ async fn cancelling_a_running_job_stops_it_at_the_next_item() {
             Outcome::Ran { job_id: id.clone(), state: JobState::Canceled },
             "{name}"
         );
-        let job = queue.get(&id).await.unwrap().unwrap();
+        let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
         assert_eq!(job.progress_done, 0, "{name}: the finished item's progress was refused, nothing after it ran");
         assert_eq!(blobs.list(&BlobKey::job_file(&id, "images").unwrap()).await.unwrap().len(), 1, "{name}");
     }
