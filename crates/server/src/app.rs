@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use atelier_imaging::Limits;
-use atelier_storage::{BlobStore, Db, Images, Pipelines, Queue, Uploads};
+use atelier_storage::{ApiKeys, BlobStore, Credits, Db, Images, Invites, Pipelines, Queue, Sessions, Uploads, Users};
 use atelier_worker::WorkerMetrics;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
@@ -16,9 +16,10 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::{Auth, AuthConfig};
 use crate::error::{ApiCode, ApiError};
 use crate::openapi::ApiDoc;
-use crate::routes::{health, images, jobs, ops, pipelines, uploads};
+use crate::routes::{account, admin, health, images, jobs, keys, me, ops, pipelines, uploads};
 use crate::telemetry::{self, Metrics};
 use crate::transform::{self, TransformConfig, TransformState};
 
@@ -30,6 +31,15 @@ pub struct AppState {
     pub images: Images,
     pub pipelines: Pipelines,
     pub uploads: Uploads,
+    pub users: Users,
+    pub sessions: Sessions,
+    pub api_keys: ApiKeys,
+    pub invites: Invites,
+    pub credits: Credits,
+    /// Token keys, account rules and the sign-in limiters.
+    pub auth: Arc<Auth>,
+    /// Browser origins allowed to call the API (CORS); empty means only the API's own.
+    pub cors_origins: Vec<String>,
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
     /// Most images one job may name.
@@ -50,7 +60,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state over one database and blob store; the stores are views of `db`.
+    /// The state over one database and blob store; the stores are views of `db`. Access
+    /// tokens are signed with a random key until [`AppState::with_auth`] sets the real one.
     pub fn new(
         db: Db,
         blobs: Arc<dyn BlobStore>,
@@ -63,6 +74,13 @@ impl AppState {
             images: Images::new(db.clone()),
             pipelines: Pipelines::new(db.clone()),
             uploads: Uploads::new(db.clone()),
+            users: Users::new(db.clone()),
+            sessions: Sessions::new(db.clone()),
+            api_keys: ApiKeys::new(db.clone()),
+            invites: Invites::new(db.clone()),
+            credits: Credits::new(db.clone()),
+            auth: Arc::new(Auth::new(AuthConfig::default(), &atelier_auth::secret::random_bytes::<32>())),
+            cors_origins: Vec::new(),
             db,
             blobs,
             limits,
@@ -74,6 +92,19 @@ impl AppState {
             webhooks: false,
             worker_metrics: None,
         }
+    }
+
+    /// This state with `config`'s account rules, signing access tokens with `secret` (at
+    /// least 32 bytes, the same on every replica).
+    pub fn with_auth(mut self, config: AuthConfig, secret: &[u8]) -> AppState {
+        self.auth = Arc::new(Auth::new(config, secret));
+        self
+    }
+
+    /// This state allowing browsers on `origins` to call the API.
+    pub fn with_cors(mut self, origins: Vec<String>) -> AppState {
+        self.cors_origins = origins;
+        self
     }
 
     /// This state with webhooks accepted on job submission (workers sign and send them).
@@ -97,18 +128,26 @@ impl AppState {
 
 /// Every route, in one place: the documented API through `utoipa_axum` (so the router and
 /// the OpenAPI document cannot drift apart), the docs page, and the few plain routes.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> Result<Router, crate::security::BadOrigin> {
     let metrics = state.metrics.clone();
+    let cors = crate::security::cors(&state.cors_origins)?;
     let (api, mut document) = api_routes().split_for_parts();
     crate::openapi::finish(&mut document);
-    api.route("/", get(health::home))
+    let router = api
+        .route("/", get(health::home))
         .route("/t/{*path}", get(transform::serve))
         .route("/metrics", get(telemetry::metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(|| async { ApiError::new(ApiCode::NotFound, "no such route") })
         .with_state(state)
-        // Outermost, so every route and the fallback is timed, counted and logged.
-        .layer(middleware::from_fn_with_state(metrics, telemetry::track))
+        .layer(middleware::from_fn(crate::security::headers));
+    // Inside the telemetry layer, so refused preflights are counted too.
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    // Outermost, so every route and the fallback is timed, counted and logged.
+    Ok(router.layer(middleware::from_fn_with_state(metrics, telemetry::track)))
 }
 
 /// The OpenAPI document alone, as `/openapi.json` serves it.
@@ -122,6 +161,20 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(account::register))
+        .routes(routes!(account::login))
+        .routes(routes!(account::refresh))
+        .routes(routes!(account::logout))
+        .routes(routes!(me::me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::credits))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(admin::users))
+        .routes(routes!(admin::change_user))
+        .routes(routes!(admin::credits))
+        .routes(routes!(admin::invite))
+        .routes(routes!(admin::jobs))
         .routes(routes!(ops::list))
         // Uploads enforce `limits.max_input_bytes` themselves, while streaming.
         .routes(unlimited(routes!(images::upload, images::list)))

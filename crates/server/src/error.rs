@@ -44,6 +44,26 @@ pub enum ApiCode {
     TransformDisabled,
     /// The render queue is full; the response carries `Retry-After`.
     TooBusy,
+    /// No credentials, or ones that are malformed, expired, revoked or for a disabled account.
+    Unauthorized,
+    /// Signed in, but not allowed: an admin route, or an API key without the needed scope.
+    Forbidden,
+    /// A wrong email or password at login; which one is never said.
+    InvalidCredentials,
+    /// Registration with an email that has an account.
+    EmailTaken,
+    /// A password the policy refuses; the message says why.
+    WeakPassword,
+    /// Registration is closed, or needs an invite and none (or a spent one) was given.
+    RegistrationClosed,
+    /// The balance does not cover the work; the body carries `needed` and `available`.
+    InsufficientCredits,
+    /// Stored bytes would pass the account's quota; the body carries `limit` and `used`.
+    QuotaExceeded,
+    /// The account has as many jobs queued or running as its quota allows.
+    TooManyJobs,
+    /// Too many requests from this account, key or address; the response carries `Retry-After`.
+    RateLimited,
     /// An image-level failure, carrying the imaging core's own code.
     Image(atelier_imaging::Code),
     Unavailable,
@@ -75,6 +95,16 @@ impl ApiCode {
         ApiCode::UrlExpired,
         ApiCode::TransformDisabled,
         ApiCode::TooBusy,
+        ApiCode::Unauthorized,
+        ApiCode::Forbidden,
+        ApiCode::InvalidCredentials,
+        ApiCode::EmailTaken,
+        ApiCode::WeakPassword,
+        ApiCode::RegistrationClosed,
+        ApiCode::InsufficientCredits,
+        ApiCode::QuotaExceeded,
+        ApiCode::TooManyJobs,
+        ApiCode::RateLimited,
         ApiCode::Unavailable,
         ApiCode::Internal,
     ];
@@ -107,6 +137,16 @@ impl ApiCode {
             ApiCode::UrlExpired => "url_expired",
             ApiCode::TransformDisabled => "transform_disabled",
             ApiCode::TooBusy => "too_busy",
+            ApiCode::Unauthorized => "unauthorized",
+            ApiCode::Forbidden => "forbidden",
+            ApiCode::InvalidCredentials => "invalid_credentials",
+            ApiCode::EmailTaken => "email_taken",
+            ApiCode::WeakPassword => "weak_password",
+            ApiCode::RegistrationClosed => "registration_closed",
+            ApiCode::InsufficientCredits => "insufficient_credits",
+            ApiCode::QuotaExceeded => "quota_exceeded",
+            ApiCode::TooManyJobs => "too_many_jobs",
+            ApiCode::RateLimited => "rate_limited",
             ApiCode::Image(code) => code.as_str(),
             ApiCode::Unavailable => "service_unavailable",
             ApiCode::Internal => "internal_error",
@@ -124,9 +164,14 @@ impl ApiCode {
             | ApiCode::PipelineExists
             | ApiCode::UploadOffsetMismatch
             | ApiCode::UploadIncomplete
-            | ApiCode::UploadConflict => StatusCode::CONFLICT,
-            ApiCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiCode::InvalidPipeline => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiCode::UploadConflict
+            | ApiCode::EmailTaken => StatusCode::CONFLICT,
+            ApiCode::RequestTooLarge | ApiCode::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiCode::InvalidPipeline | ApiCode::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiCode::Unauthorized | ApiCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiCode::Forbidden | ApiCode::RegistrationClosed => StatusCode::FORBIDDEN,
+            ApiCode::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
+            ApiCode::TooManyJobs | ApiCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiCode::NotFound
             | ApiCode::ImageNotFound
             | ApiCode::JobNotFound
@@ -154,6 +199,19 @@ impl ApiCode {
 pub struct ApiError {
     pub code: ApiCode,
     pub message: String,
+    /// Figures a client acts on, sent beside `code` and `message`.
+    pub detail: Detail,
+}
+
+/// The numbers some errors carry, so clients need not parse messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detail {
+    pub needed: Option<i64>,
+    pub available: Option<i64>,
+    pub limit: Option<i64>,
+    pub used: Option<i64>,
+    /// Seconds; also sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every error answer.
@@ -163,18 +221,56 @@ pub struct ErrorBody {
     pub code: String,
     /// For people; may change between versions.
     pub message: String,
+    /// `insufficient_credits`: what the work costs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needed: Option<i64>,
+    /// `insufficient_credits`: the balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+    /// `quota_exceeded`, `too_many_jobs`: the account's limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `quota_exceeded`, `too_many_jobs`: what the account uses now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used: Option<i64>,
+    /// `rate_limited`: seconds to wait, as in the `Retry-After` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl ErrorBody {
+    /// A body with a code and a message and none of the figures.
+    pub fn new(code: String, message: String) -> ErrorBody {
+        ErrorBody { code, message, needed: None, available: None, limit: None, used: None, retry_after: None }
+    }
 }
 
 impl ApiError {
     pub fn new(code: ApiCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), detail: Detail::default() }
+    }
+
+    /// This error with `detail`'s figures in its body.
+    pub fn with(mut self, detail: Detail) -> ApiError {
+        self.detail = detail;
+        self
+    }
+
+    /// `rate_limited`, to be retried after `seconds`.
+    pub fn rate_limited(seconds: u64, message: impl Into<String>) -> ApiError {
+        ApiError::new(ApiCode::RateLimited, message).with(Detail { retry_after: Some(seconds), ..Detail::default() })
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.detail.retry_after;
         let (status, body) = self.into_body();
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -182,6 +278,7 @@ impl ApiError {
     /// The status and the body a client sees: 5xx messages are replaced by a stable line.
     pub fn into_body(self) -> (StatusCode, ErrorBody) {
         let status = self.code.status();
+        let detail = self.detail;
         let message = if status.is_server_error() {
             // The detail stays in the server's log; clients get a stable, harmless line.
             eprintln!("atelier-server: {} {}: {}", status.as_u16(), self.code.as_str(), self.message);
@@ -192,7 +289,9 @@ impl ApiError {
         } else {
             self.message
         };
-        (status, ErrorBody { code: self.code.as_str().to_string(), message })
+        let Detail { needed, available, limit, used, retry_after } = detail;
+        let code = self.code.as_str().to_string();
+        (status, ErrorBody { code, message, needed, available, limit, used, retry_after })
     }
 }
 
@@ -204,12 +303,25 @@ impl From<atelier_imaging::Error> for ApiError {
 
 impl From<atelier_storage::Error> for ApiError {
     fn from(err: atelier_storage::Error) -> ApiError {
-        use atelier_storage::ErrorKind;
-        let code = match err.kind() {
-            ErrorKind::NotFound => ApiCode::NotFound,
-            ErrorKind::Unavailable => ApiCode::Unavailable,
-            ErrorKind::Internal => ApiCode::Internal,
+        use atelier_storage::{Error, ErrorKind, Quota};
+        let detail = match &err {
+            Error::InsufficientCredits { needed, available } => {
+                Detail { needed: Some(*needed), available: Some(*available), ..Detail::default() }
+            }
+            Error::QuotaExceeded { limit, used, .. } => {
+                Detail { limit: Some(*limit), used: Some(*used), ..Detail::default() }
+            }
+            _ => Detail::default(),
         };
-        ApiError::new(code, err.to_string())
+        let code = match (&err, err.kind()) {
+            (Error::QuotaExceeded { what: Quota::Jobs, .. }, _) => ApiCode::TooManyJobs,
+            (_, ErrorKind::QuotaExceeded) => ApiCode::QuotaExceeded,
+            (_, ErrorKind::InsufficientCredits) => ApiCode::InsufficientCredits,
+            (_, ErrorKind::NotFound) => ApiCode::NotFound,
+            (_, ErrorKind::Unavailable) => ApiCode::Unavailable,
+            (_, ErrorKind::Internal) => ApiCode::Internal,
+            (_, ErrorKind::Conflict) => ApiCode::JobConflict,
+        };
+        ApiError::new(code, err.to_string()).with(detail)
     }
 }

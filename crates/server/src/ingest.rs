@@ -5,7 +5,7 @@
 //! is removed when it drops, and no row or blob is written before the check passes.
 
 use atelier_imaging::SizeHint;
-use atelier_storage::{now_ms, BlobKey, ImageRecord, NewImage, Sha256Hex};
+use atelier_storage::{now_ms, BlobKey, Error, ImageRecord, NewImage, Quota, Scope, Sha256Hex};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
@@ -13,6 +13,7 @@ use tempfile::TempPath;
 use tokio::io::AsyncWriteExt;
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError};
 
 /// Bytes on disk, with what was learnt on the way.
@@ -56,11 +57,24 @@ pub(crate) fn too_large(actual: u64, limit: u64) -> ApiError {
     atelier_imaging::Error::InputTooLarge { actual, limit }.into()
 }
 
-/// Checks a spooled file is an acceptable image and stores it.
-pub(crate) async fn store(state: &AppState, spooled: Spooled) -> Result<ImageRecord, ApiError> {
+/// Refuses `incoming` more bytes when they would take the caller past their storage quota.
+/// Checked before the bytes are kept; two uploads racing may pass it together, overshooting
+/// by at most one upload each, which a quota (unlike a balance) can bear.
+pub(crate) async fn check_quota(state: &AppState, caller: &Caller, incoming: u64) -> Result<(), ApiError> {
+    let Some(limit) = caller.quotas(state.auth.config.default_quotas).bytes else { return Ok(()) };
+    let used = state.images.bytes_stored(caller.id()).await?;
+    if used.saturating_add(i64::try_from(incoming).unwrap_or(i64::MAX)) > limit {
+        return Err(Error::QuotaExceeded { what: Quota::Bytes, limit, used }.into());
+    }
+    Ok(())
+}
+
+/// Checks a spooled file is an acceptable image and stores it as the caller's.
+pub(crate) async fn store(state: &AppState, caller: &Caller, spooled: Spooled) -> Result<ImageRecord, ApiError> {
     if spooled.size == 0 {
         return Err(atelier_imaging::Error::Empty.into());
     }
+    check_quota(state, caller, spooled.size).await?;
     // Decode once, cheaply (JPEGs at 1/8 scale), so a truncated or hostile file is refused
     // now with its code, not later inside a job.
     let bytes = tokio::fs::read(&spooled.path).await.map_err(internal)?;
@@ -74,7 +88,7 @@ pub(crate) async fn store(state: &AppState, spooled: Spooled) -> Result<ImageRec
 
     let image = NewImage { sha256: &spooled.sha256, format: format.as_str(), width, height, bytes: spooled.size };
     // The row first: it keeps the bytes from being collected while they are written.
-    let record = state.images.insert(image, now_ms()).await?;
+    let record = state.images.insert(Some(caller.id()), image, now_ms()).await?;
     let key = BlobKey::original(&spooled.sha256);
     // Content-addressed: the same bytes uploaded twice are stored once.
     let stored = match state.blobs.head(&key).await {
@@ -84,7 +98,7 @@ pub(crate) async fn store(state: &AppState, spooled: Spooled) -> Result<ImageRec
     };
     if let Err(err) = stored {
         // Nothing half-done stays visible: the row goes, and its bytes with it if unused.
-        let _ = state.images.delete(&record.id, now_ms()).await;
+        let _ = state.images.delete(Scope::All, &record.id, now_ms()).await;
         return Err(err.into());
     }
     Ok(record)

@@ -4,12 +4,15 @@
 //! `/openapi.json` always describes the router as built.
 
 pub mod app;
+pub mod auth;
 pub mod error;
 mod ingest;
 mod openapi;
 mod routes;
+pub mod security;
 pub mod telemetry;
 pub mod transform;
 
 pub use app::{openapi, router, AppState};
+pub use auth::{Auth, AuthConfig, Registration};
 pub use error::{ApiCode, ApiError};

@@ -5,6 +5,7 @@
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::OpenApi;
 
@@ -21,6 +22,9 @@ use crate::routes::jobs::events::{ItemEvent, JobEvent};
     ),
     tags(
         (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Register, sign in, refresh and sign out"),
+        (name = "account", description = "The signed-in account: password, credits, API keys"),
+        (name = "admin", description = "Users, credits, invites and every job; admins only"),
         (name = "ops", description = "The op catalogue"),
         (name = "images", description = "Uploaded originals"),
         (name = "uploads", description = "Resumable uploads in parts, for big files"),
@@ -40,13 +44,44 @@ const PATH_TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F]+$";
 /// a path parameter answers 400 when `AppPath` refuses one (not UTF-8, or a control character),
 /// and its text parameters say which characters they take. Run on the merged document, so
 /// routes added anywhere are covered.
+/// Likewise, every operation that does not declare itself public (`security(())`) needs a
+/// bearer token, and answers 401 without one and 403 for a key lacking the scope.
 pub(crate) fn finish(document: &mut utoipa::openapi::OpenApi) {
+    let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build());
+    let components = document.components.get_or_insert_with(Default::default);
+    components.security_schemes.insert(BEARER.to_string(), scheme);
     for item in document.paths.paths.values_mut() {
         let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
         for operation in operations.into_iter().flatten() {
             document_path_rejection(operation);
+            document_security(operation);
         }
     }
+}
+
+/// The security scheme's name: an access token or an API key, both sent as a bearer token.
+const BEARER: &str = "bearer";
+
+fn document_security(operation: &mut Operation) {
+    if operation.security.is_some() {
+        return; // declared public
+    }
+    operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    let responses = &mut operation.responses.responses;
+    let answers = [
+        ("401", "No token, or one that is malformed, expired or revoked"),
+        ("403", "An API key without the scope this needs, or a route for admins only"),
+    ];
+    for (status, description) in answers {
+        if !responses.contains_key(status) {
+            responses.insert(status.to_string(), error_response(description).into());
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    ResponseBuilder::new().description(description).content("application/json", body).build()
 }
 
 fn document_path_rejection(operation: &mut Operation) {
@@ -64,11 +99,7 @@ fn document_path_rejection(operation: &mut Operation) {
     }
     let responses = &mut operation.responses.responses;
     if takes_path && !responses.contains_key("400") {
-        let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
-        let response = ResponseBuilder::new()
-            .description("A path parameter that is not UTF-8 or holds a control character")
-            .content("application/json", body)
-            .build();
+        let response = error_response("A path parameter that is not UTF-8 or holds a control character");
         responses.insert("400".to_string(), response.into());
     }
 }

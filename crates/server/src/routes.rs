@@ -1,9 +1,13 @@
 //! Route handlers, one module per resource, and the extractors that turn malformed bodies,
 //! queries and paths into our error format.
 
+pub(crate) mod account;
+pub(crate) mod admin;
 pub(crate) mod health;
 pub(crate) mod images;
 pub(crate) mod jobs;
+pub(crate) mod keys;
+pub(crate) mod me;
 pub(crate) mod ops;
 pub(crate) mod pipelines;
 pub(crate) mod uploads;
@@ -29,6 +33,39 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AppJson<
             Ok(axum::Json(value)) => Ok(AppJson(value)),
             Err(rejection) => Err(json_error(rejection)),
         }
+    }
+}
+
+/// A JSON body that may be left out (empty or blank): `None` then. A body that is there must
+/// be declared JSON and parse, with the same error codes as [`AppJson`].
+pub(crate) struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
+            let code = match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiCode::RequestTooLarge,
+                _ => ApiCode::InvalidRequest,
+            };
+            ApiError::new(code, rejection.body_text())
+        })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        if !declared_json {
+            return Err(ApiError::new(ApiCode::UnsupportedMediaType, "a body must be sent as `application/json`"));
+        }
+        let value =
+            serde_json::from_slice(&body).map_err(|err| ApiError::new(ApiCode::InvalidJson, err.to_string()))?;
+        Ok(OptionalJson(Some(value)))
     }
 }
 

@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use atelier_imaging::{parse_url_options, Format, UrlFormat, UrlOptions};
-use atelier_storage::{BlobKey, ImageRecord, Sha256Hex};
+use atelier_storage::{BlobKey, ImageRecord, Scope, Sha256Hex};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use self::flight::{Flights, Job};
+use self::flight::{Bill, Flights, Job};
 use self::http::{accepts, error_response, not_modified, Caching, YEAR_SECS};
 pub use self::signing::{sign, signed_path, verify, KeyError, SigningKey, MIN_KEY_LEN, SIGNATURE_LEN};
 use crate::app::AppState;
@@ -121,7 +121,8 @@ async fn respond(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Re
     if options.is_expired_at(now) {
         return Err(ApiError::new(ApiCode::UrlExpired, "this URL has expired; ask for a new one"));
     }
-    let record = images::find(state, image_id).await?;
+    // Signed URLs are public: whoever holds one may fetch it, and the image's owner pays.
+    let record = images::find(state, Scope::All, image_id).await?;
     let format = options.output().negotiate(
         accepts(headers, Format::Avif.mime_type()),
         accepts(headers, Format::Webp.mime_type()),
@@ -136,15 +137,24 @@ async fn respond(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Re
         transform.stats.not_modified.fetch_add(1, Relaxed);
         return caching.not_modified();
     }
+    let pipeline = options.pipeline_for(format);
+    let bill = bill(state, &record, pipeline.cost());
     let job = Job {
         key,
         source: record.blob_key()?,
-        pipeline: options.pipeline_for(format),
+        pipeline,
         blobs: state.blobs.clone(),
         limits: state.limits.clone(),
+        bill,
     };
     let bytes = transform.fetch(job).await?;
     caching.ok(bytes, format.mime_type())
+}
+
+/// The charge for a render of `record` costing `cost`, when credits are on and someone owns it.
+fn bill(state: &AppState, record: &ImageRecord, cost: u32) -> Option<Bill> {
+    let owner = record.owner_id.clone().filter(|_| state.auth.config.credits)?;
+    Some(Bill { credits: state.credits.clone(), owner, amount: i64::from(cost) })
 }
 
 /// Whether `auto` must keep transparency (PNG rather than JPEG) for clients that take neither

@@ -19,7 +19,7 @@ pub(crate) async fn home() -> axum::response::Html<&'static str> {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Object)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()), responses((status = 200, description = "Alive", body = Object)))]
 pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
@@ -29,6 +29,7 @@ pub(crate) async fn healthz() -> Json<Value> {
     get,
     path = "/readyz",
     tag = "health",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = Object),
         (status = 503, description = "A dependency is down", body = ErrorBody),

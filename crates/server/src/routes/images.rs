@@ -1,7 +1,7 @@
 //! Images: upload (a raw body or one multipart file field), metadata, the original's bytes,
 //! listing, and deletion.
 
-use atelier_storage::{now_ms, ImageRecord, Images};
+use atelier_storage::{now_ms, ImageRecord, Images, Scope};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{image_response, is_form, AppPath, AppQuery, Page};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::ingest;
 
@@ -32,7 +33,7 @@ pub(crate) struct ImageView {
 
 impl From<ImageRecord> for ImageView {
     fn from(record: ImageRecord) -> ImageView {
-        let ImageRecord { id, sha256, format, width, height, bytes, created_at } = record;
+        let ImageRecord { id, sha256, format, width, height, bytes, created_at, owner_id: _ } = record;
         ImageView { id, sha256, format, width, height, bytes, created_at }
     }
 }
@@ -59,15 +60,18 @@ pub(crate) struct UploadForm {
     responses(
         (status = 201, description = "Stored", body = ImageView),
         (status = 400, description = "Empty or malformed", body = ErrorBody),
-        (status = 413, description = "Over a size limit", body = ErrorBody),
+        (status = 413, description = "Over a size limit, or past the account's storage quota (`quota_exceeded`)", body = ErrorBody),
         (status = 415, description = "Not an image format atelier reads", body = ErrorBody),
         (status = 422, description = "A corrupt or truncated image", body = ErrorBody),
+        (status = 429, description = "Too many uploads from this account; see Retry-After", body = ErrorBody),
     )
 )]
 pub(crate) async fn upload(
     State(state): State<AppState>,
+    caller: Caller,
     request: Request,
 ) -> Result<(StatusCode, Json<ImageView>), ApiError> {
+    state.auth.check_expensive(&caller)?;
     let limit = state.limits.max_input_bytes;
     let spooled = if is_form(request.headers()) {
         let multipart = Multipart::from_request(request, &state)
@@ -77,7 +81,7 @@ pub(crate) async fn upload(
     } else {
         ingest::spool(&state, request.into_body().into_data_stream(), limit).await?
     };
-    Ok((StatusCode::CREATED, Json(ingest::store(&state, spooled).await?.into())))
+    Ok((StatusCode::CREATED, Json(ingest::store(&state, &caller, spooled).await?.into())))
 }
 
 /// The one `file` field of a form; other fields are refused rather than ignored, so a
@@ -117,9 +121,10 @@ async fn spool_multipart(state: &AppState, mut form: Multipart, limit: u64) -> R
 )]
 pub(crate) async fn metadata(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<ImageView>, ApiError> {
-    Ok(Json(find(&state, &id).await?.into()))
+    Ok(Json(find(&state, caller.scope(), &id).await?.into()))
 }
 
 /// The original bytes, as uploaded.
@@ -135,9 +140,10 @@ pub(crate) async fn metadata(
 )]
 pub(crate) async fn original(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Response, ApiError> {
-    let record = find(&state, &id).await?;
+    let record = find(&state, caller.scope(), &id).await?;
     let bytes = state.blobs.get(&record.blob_key()?).await?;
     image_response(bytes, atelier_imaging::Format::from_name(&record.format))
 }
@@ -175,6 +181,7 @@ pub(crate) struct ImageList {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     AppQuery(params): AppQuery<ListQuery>,
 ) -> Result<Json<ImageList>, ApiError> {
     let page = Page::new(params.cursor, params.limit)?;
@@ -183,7 +190,7 @@ pub(crate) async fn list(
             return Err(Page::bad_cursor(cursor));
         }
     }
-    let found = state.images.list(page.cursor.as_deref(), page.limit).await?;
+    let found = state.images.list(caller.scope(), page.cursor.as_deref(), page.limit).await?;
     Ok(Json(ImageList { items: found.images.into_iter().map(ImageView::from).collect(), next_cursor: found.next }))
 }
 
@@ -201,9 +208,10 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.images.delete(&id, now_ms()).await? {
+    if !state.images.delete(caller.scope(), &id, now_ms()).await? {
         return Err(not_found(&id));
     }
     collect_later(&state);
@@ -220,13 +228,13 @@ pub(crate) fn collect_later(state: &AppState) {
     });
 }
 
-pub(crate) async fn find(state: &AppState, id: &str) -> Result<ImageRecord, ApiError> {
+pub(crate) async fn find(state: &AppState, scope: Scope<'_>, id: &str) -> Result<ImageRecord, ApiError> {
     // No id we make holds a control character, and PostgreSQL refuses NUL in text: such an
     // id (from a JSON body; paths are checked by `AppPath`) names nothing.
     if id.chars().any(char::is_control) {
         return Err(not_found(id));
     }
-    state.images.get(id).await?.ok_or_else(|| not_found(id))
+    state.images.get(scope, id).await?.ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: &str) -> ApiError {

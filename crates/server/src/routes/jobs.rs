@@ -5,7 +5,7 @@ pub(crate) mod archive;
 pub(crate) mod events;
 
 use atelier_imaging::{Format, Pipeline};
-use atelier_storage::{now_ms, BlobKey, Job};
+use atelier_storage::{now_ms, BlobKey, Enqueue, Job, Scope};
 use atelier_worker::payload::JobItem;
 use atelier_worker::JobPayload;
 use axum::extract::State;
@@ -20,6 +20,7 @@ use super::images::{self, find};
 use super::pipelines;
 use super::{AppJson, AppPath, AppQuery, Page};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 
 /// Retries for infrastructure failures before a job is `dead`.
@@ -106,20 +107,24 @@ impl From<Job> for JobView {
     responses(
         (status = 202, description = "Queued", body = JobView),
         (status = 400, description = "Malformed", body = ErrorBody),
+        (status = 402, description = "The balance does not cover the job; `needed` and `available` say by how much", body = ErrorBody),
         (status = 404, description = "An image or saved pipeline does not exist", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "An invalid pipeline; the message names the step and field", body = ErrorBody),
+        (status = 429, description = "Too many jobs queued or running (`too_many_jobs`), or too many requests (`rate_limited`)", body = ErrorBody),
     )
 )]
 pub(crate) async fn submit(
     State(state): State<AppState>,
+    caller: Caller,
     AppJson(request): AppJson<SubmitJob>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    state.auth.check_expensive(&caller)?;
     let invalid = |message: String| ApiError::new(ApiCode::InvalidPipeline, message);
     let mut reference = None;
     let pipeline = match (request.pipeline, request.ops) {
         (Some(serde_json::Value::String(cited)), None) => {
-            let (pipeline, record) = pipelines::resolve(&state, &cited).await?;
+            let (pipeline, record) = pipelines::resolve(&state, &caller, &cited).await?;
             reference = Some(format!("{}@{}", record.name, record.version));
             pipeline
         }
@@ -140,7 +145,7 @@ pub(crate) async fn submit(
     let mut items = Vec::with_capacity(request.images.len());
     let mut originals = Vec::with_capacity(request.images.len());
     for id in &request.images {
-        let record = find(&state, id).await?;
+        let record = find(&state, caller.scope(), id).await?;
         items.push(JobItem { source: record.blob_key()?.to_string(), name: Some(record.id.clone()) });
         originals.push(record.hash()?);
     }
@@ -149,9 +154,20 @@ pub(crate) async fn submit(
     payload.webhook = request.webhook;
     let payload = serde_json::to_string(&payload).map_err(|err| ApiError::new(ApiCode::Internal, err.to_string()))?;
     // The job holds its originals from here: deleting their images now keeps the bytes.
-    let id = state.queue.enqueue_reading(&payload, MAX_ATTEMPTS, now_ms(), &originals).await?;
+    let count = i64::try_from(request.images.len()).unwrap_or(i64::MAX);
+    // Charged with the enqueue, in one transaction: a job is queued exactly when it is paid for.
+    let cost_per_item = if state.auth.config.credits { i64::from(pipeline.cost()) } else { 0 };
+    let job = Enqueue {
+        originals: &originals,
+        items: count,
+        owner: Some(caller.id()),
+        cost_per_item,
+        max_concurrent: caller.quotas(state.auth.config.default_quotas).jobs,
+        ..Enqueue::new(&payload, MAX_ATTEMPTS)
+    };
+    let id = state.queue.submit(job, now_ms()).await?;
     state.wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(load(&state, &id).await?.into())))
+    Ok((StatusCode::ACCEPTED, Json(load(&state, caller.scope(), &id).await?.into())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -189,8 +205,14 @@ pub(crate) struct JobList {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<Json<JobList>, ApiError> {
+    page_of(&state, caller.scope(), query).await
+}
+
+/// One page of the jobs in `scope`, as `query` asks.
+pub(crate) async fn page_of(state: &AppState, scope: Scope<'_>, query: ListQuery) -> Result<Json<JobList>, ApiError> {
     let bad = |message: String| ApiError::new(ApiCode::InvalidRequest, message);
     let filter = match query.state.as_deref() {
         None => None,
@@ -203,7 +225,7 @@ pub(crate) async fn list(
         None => None,
         Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| Page::bad_cursor(cursor))?),
     };
-    let found = state.queue.list(filter, before, page.limit).await?;
+    let found = state.queue.list(scope, filter, before, page.limit).await?;
     let items = found.jobs.into_iter().map(JobView::from).collect();
     Ok(Json(JobList { items, next_cursor: found.next.map(|seq| seq.to_string()) }))
 }
@@ -222,15 +244,16 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn retry(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let job = load(&state, &id).await?;
-    if !state.queue.retry(&id, now_ms()).await? {
+    let job = load(&state, caller.scope(), &id).await?;
+    if !state.queue.retry(caller.scope(), &id, now_ms()).await? {
         let message = format!("job `{id}` is {}; only dead or failed jobs can be retried", job.state.as_str());
         return Err(ApiError::new(ApiCode::JobConflict, message));
     }
     state.wake.notify_one();
-    Ok(Json(load(&state, &id).await?.into()))
+    Ok(Json(load(&state, caller.scope(), &id).await?.into()))
 }
 
 /// A job's state, progress, timings and results.
@@ -246,9 +269,10 @@ pub(crate) async fn retry(
 )]
 pub(crate) async fn status(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    Ok(Json(load(&state, &id).await?.into()))
+    Ok(Json(load(&state, caller.scope(), &id).await?.into()))
 }
 
 /// Cancels a job: at once if queued, after the item in hand if running.
@@ -264,12 +288,13 @@ pub(crate) async fn status(
 )]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    state.queue.cancel(&id, now_ms()).await?.ok_or_else(|| not_found(&id))?;
+    state.queue.cancel(caller.scope(), &id, now_ms()).await?.ok_or_else(|| not_found(&id))?;
     // A queued job cancels at once, releasing its originals.
     images::collect_later(&state);
-    Ok(Json(load(&state, &id).await?.into()))
+    Ok(Json(load(&state, caller.scope(), &id).await?.into()))
 }
 
 /// One output file of a job, e.g. `images/0.webp`.
@@ -288,9 +313,10 @@ pub(crate) async fn cancel(
 )]
 pub(crate) async fn output(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath((id, name)): AppPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    load(&state, &id).await?;
+    load(&state, caller.scope(), &id).await?;
     let missing = || ApiError::new(ApiCode::NotFound, format!("job `{id}` has no output `{name}`"));
     let key = BlobKey::job_file(&id, &name).map_err(|_| missing())?;
     let bytes = state.blobs.get(&key).await.map_err(|err| match err.kind() {
@@ -327,8 +353,8 @@ fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
         .map_err(|err| ApiError::new(ApiCode::InvalidWebhook, format!("webhook: {err}")))
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Job, ApiError> {
-    state.queue.get(id).await?.ok_or_else(|| not_found(id))
+async fn load(state: &AppState, scope: Scope<'_>, id: &str) -> Result<Job, ApiError> {
+    state.queue.get(scope, id).await?.ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: &str) -> ApiError {

@@ -2,7 +2,7 @@
 //! Jobs cite them as `name@version` (or `name`, resolved to the latest version at submit).
 
 use atelier_imaging::Pipeline;
-use atelier_storage::{now_ms, PipelineRecord};
+use atelier_storage::{now_ms, PipelineRecord, Pipelines};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{AppJson, AppPath, AppQuery, Page};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -119,11 +120,12 @@ fn canonical(document: serde_json::Value) -> Result<String, ApiError> {
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     AppJson(request): AppJson<CreatePipeline>,
 ) -> Result<(StatusCode, Json<PipelineView>), ApiError> {
     check_name(&request.name)?;
     let document = canonical(request.pipeline)?;
-    let record = state.pipelines.create(&request.name, &document, now_ms()).await?.ok_or_else(|| {
+    let record = state.pipelines.create(caller.id(), &request.name, &document, now_ms()).await?.ok_or_else(|| {
         let message = format!(
             "a pipeline named `{}` exists; add a version with POST /v1/pipelines/{}/versions",
             request.name, request.name
@@ -150,12 +152,14 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn add_version(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(name): AppPath<String>,
     AppJson(request): AppJson<NewVersion>,
 ) -> Result<(StatusCode, Json<PipelineView>), ApiError> {
     let document = canonical(request.pipeline)?;
-    let record = state.pipelines.add_version(&name, &document, now_ms()).await?.ok_or_else(|| not_found(&name))?;
-    let versions = state.pipelines.versions(&name).await?;
+    let record =
+        state.pipelines.add_version(caller.id(), &name, &document, now_ms()).await?.ok_or_else(|| not_found(&name))?;
+    let versions = state.pipelines.versions(caller.id(), &name).await?;
     Ok((StatusCode::CREATED, Json(PipelineView::new(record, Some(versions)))))
 }
 
@@ -172,10 +176,11 @@ pub(crate) async fn add_version(
 )]
 pub(crate) async fn latest(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(name): AppPath<String>,
 ) -> Result<Json<PipelineView>, ApiError> {
-    let record = state.pipelines.get(&name, None).await?.ok_or_else(|| not_found(&name))?;
-    let versions = state.pipelines.versions(&name).await?;
+    let (_, record) = resolve(&state, &caller, &name).await?;
+    let versions = state.pipelines.versions(&record.owner_id, &name).await?;
     Ok(Json(PipelineView::new(record, Some(versions))))
 }
 
@@ -196,10 +201,11 @@ pub(crate) async fn latest(
 )]
 pub(crate) async fn version(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath((name, version)): AppPath<(String, String)>,
 ) -> Result<Json<PipelineView>, ApiError> {
     let reference = format!("{name}@{version}");
-    Ok(Json(PipelineView::new(resolve(&state, &reference).await?.1, None)))
+    Ok(Json(PipelineView::new(resolve(&state, &caller, &reference).await?.1, None)))
 }
 
 /// Saved pipelines by name, each at its latest version.
@@ -215,6 +221,7 @@ pub(crate) async fn version(
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<Json<PipelineList>, ApiError> {
     let page = Page::new(query.cursor, query.limit)?;
@@ -222,14 +229,18 @@ pub(crate) async fn list(
     if let Some(cursor) = page.cursor.as_deref().filter(|cursor| !valid_name(cursor)) {
         return Err(Page::bad_cursor(cursor));
     }
-    let found = state.pipelines.list(page.cursor.as_deref(), page.limit).await?;
+    let found = state.pipelines.list(caller.id(), page.cursor.as_deref(), page.limit).await?;
     let items = found.pipelines.into_iter().map(|record| PipelineView::new(record, None)).collect();
     Ok(Json(PipelineList { items, next_cursor: found.next }))
 }
 
-/// Resolves `name@version` (or `name`, meaning the latest) to a validated pipeline and the
-/// stored record it came from.
-pub(crate) async fn resolve(state: &AppState, reference: &str) -> Result<(Pipeline, PipelineRecord), ApiError> {
+/// Resolves `name@version` (or `name`, meaning the latest) among the pipelines `caller` may
+/// use to a validated pipeline and the stored record it came from.
+pub(crate) async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    reference: &str,
+) -> Result<(Pipeline, PipelineRecord), ApiError> {
     let (name, version) = match reference.split_once('@') {
         None => (reference, None),
         Some((name, version)) => {
@@ -246,7 +257,11 @@ pub(crate) async fn resolve(state: &AppState, reference: &str) -> Result<(Pipeli
     if name.chars().any(char::is_control) {
         return Err(missing());
     }
-    let record = state.pipelines.get(name, version).await?.ok_or_else(missing)?;
+    // The caller's own first, then those every account shares (saved before accounts existed).
+    let record = match state.pipelines.get(caller.id(), name, version).await? {
+        Some(record) => record,
+        None => state.pipelines.get(Pipelines::UNOWNED, name, version).await?.ok_or_else(missing)?,
+    };
     let pipeline = Pipeline::parse_json(&record.document).map_err(|err| {
         // Stored documents were validated on the way in; one that fails now was written by
         // an incompatible version of atelier.

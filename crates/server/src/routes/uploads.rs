@@ -2,7 +2,7 @@
 //! increasing offsets (a lost connection resumes from the offset the session reports), then
 //! complete it into an image through the same checks as a one-shot upload.
 
-use atelier_storage::{now_ms, BlobKey, ImageRecord, PartOutcome, UploadSession};
+use atelier_storage::{now_ms, BlobKey, ImageRecord, PartOutcome, Scope, UploadSession};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::images::ImageView;
 use super::{is_form, AppJson, AppPath, AppQuery};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::ingest;
 
@@ -47,7 +48,7 @@ pub(crate) struct UploadView {
 
 impl From<UploadSession> for UploadView {
     fn from(session: UploadSession) -> UploadView {
-        let UploadSession { id, size, received, created_at, expires_at } = session;
+        let UploadSession { id, size, received, created_at, expires_at, owner_id: _ } = session;
         UploadView { id, size, received, created_at, expires_at, max_part_bytes: MAX_PART_BYTES }
     }
 }
@@ -69,12 +70,14 @@ pub(crate) struct PartQuery {
     responses(
         (status = 201, description = "Started", body = UploadView),
         (status = 400, description = "Malformed, or a zero size", body = ErrorBody),
-        (status = 413, description = "Over the upload size limit", body = ErrorBody),
+        (status = 413, description = "Over the upload size limit, or past the account's storage quota", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Too many uploads from this account; see Retry-After", body = ErrorBody),
     )
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     AppJson(request): AppJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<UploadView>), ApiError> {
     let limit = state.limits.max_input_bytes;
@@ -84,8 +87,10 @@ pub(crate) async fn create(
     if request.size > limit {
         return Err(ingest::too_large(request.size, limit));
     }
+    state.auth.check_expensive(&caller)?;
+    ingest::check_quota(&state, &caller, request.size).await?;
     sweep_expired(&state);
-    let session = state.uploads.create(request.size, now_ms(), SESSION_TTL_MS).await?;
+    let session = state.uploads.create(Some(caller.id()), request.size, now_ms(), SESSION_TTL_MS).await?;
     Ok((StatusCode::CREATED, Json(session.into())))
 }
 
@@ -102,9 +107,10 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn status(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<UploadView>, ApiError> {
-    Ok(Json(find(&state, &id).await?.into()))
+    Ok(Json(find(&state, caller.scope(), &id).await?.into()))
 }
 
 /// Sends the part that starts at `offset`; the body is its bytes.
@@ -125,6 +131,7 @@ pub(crate) async fn status(
 )]
 pub(crate) async fn put_part(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
     AppQuery(query): AppQuery<PartQuery>,
     request: Request,
@@ -135,7 +142,7 @@ pub(crate) async fn put_part(
         let message = "a part is the file's raw bytes: send it as `application/octet-stream`, not as a form";
         return Err(ApiError::new(ApiCode::UnsupportedMediaType, message));
     }
-    let session = find(&state, &id).await?;
+    let session = find(&state, caller.scope(), &id).await?;
     let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
     if offset != session.received {
         return Err(out_of_step(offset, session.received));
@@ -165,7 +172,7 @@ pub(crate) async fn put_part(
         let _ = state.blobs.delete(&key).await;
     }
     match outcome? {
-        PartOutcome::Accepted { .. } => Ok(Json(find(&state, &id).await?.into())),
+        PartOutcome::Accepted { .. } => Ok(Json(find(&state, caller.scope(), &id).await?.into())),
         PartOutcome::OutOfStep { received } => Err(out_of_step(offset, received)),
         PartOutcome::Gone => Err(not_found(&id)),
     }
@@ -188,9 +195,10 @@ pub(crate) async fn put_part(
 )]
 pub(crate) async fn complete(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<(StatusCode, Json<ImageView>), ApiError> {
-    let session = find(&state, &id).await?;
+    let session = find(&state, caller.scope(), &id).await?;
     if session.received != session.size {
         let message = format!(
             "upload `{id}` has {} of its {} bytes; PUT the rest from offset {} first",
@@ -201,7 +209,7 @@ pub(crate) async fn complete(
     if !state.uploads.begin_completion(&id, now_ms()).await? {
         return Err(ApiError::new(ApiCode::UploadConflict, format!("upload `{id}` is already being completed")));
     }
-    match assemble(&state, &session).await {
+    match assemble(&state, &caller, &session).await {
         Ok(image) => {
             state.uploads.remove(&id, state.blobs.as_ref()).await?;
             Ok((StatusCode::CREATED, Json(image.into())))
@@ -219,7 +227,7 @@ pub(crate) async fn complete(
     }
 }
 
-async fn assemble(state: &AppState, session: &UploadSession) -> Result<ImageRecord, ApiError> {
+async fn assemble(state: &AppState, caller: &Caller, session: &UploadSession) -> Result<ImageRecord, ApiError> {
     let parts = state.uploads.parts(&session.id).await?;
     let blobs = state.blobs.clone();
     let stream = futures::stream::iter(parts).then(move |part| {
@@ -228,7 +236,7 @@ async fn assemble(state: &AppState, session: &UploadSession) -> Result<ImageReco
     });
     let limit = u64::try_from(session.size).unwrap_or(0);
     let spooled = ingest::spool(state, Box::pin(stream), limit).await?;
-    ingest::store(state, spooled).await
+    ingest::store(state, caller, spooled).await
 }
 
 /// Abandons an upload and deletes its parts.
@@ -242,8 +250,12 @@ async fn assemble(state: &AppState, session: &UploadSession) -> Result<ImageReco
         (status = 404, description = "No such upload, or it expired", body = ErrorBody),
     )
 )]
-pub(crate) async fn abort(State(state): State<AppState>, AppPath(id): AppPath<String>) -> Result<StatusCode, ApiError> {
-    find(&state, &id).await?;
+pub(crate) async fn abort(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<String>,
+) -> Result<StatusCode, ApiError> {
+    find(&state, caller.scope(), &id).await?;
     state.uploads.remove(&id, state.blobs.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -263,8 +275,8 @@ fn sweep_expired(state: &AppState) {
     });
 }
 
-async fn find(state: &AppState, id: &str) -> Result<UploadSession, ApiError> {
-    state.uploads.get(id, now_ms()).await?.ok_or_else(|| not_found(id))
+async fn find(state: &AppState, scope: Scope<'_>, id: &str) -> Result<UploadSession, ApiError> {
+    state.uploads.get(scope, id, now_ms()).await?.ok_or_else(|| not_found(id))
 }
 
 fn out_of_step(offset: i64, received: i64) -> ApiError {

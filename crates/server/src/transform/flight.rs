@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use atelier_imaging::{Limits, NoAssets, Pipeline, RunEnv};
-use atelier_storage::{BlobKey, BlobStore, ErrorKind};
+use atelier_storage::{now_ms, BlobKey, BlobStore, Credits, ErrorKind};
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 
@@ -23,6 +23,33 @@ pub(super) struct Job {
     pub pipeline: Pipeline,
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
+    /// Who pays for a render, when credits are on and the image has an owner.
+    pub bill: Option<Bill>,
+}
+
+/// A render's price and payer: charged on a cache miss only, refunded if it fails.
+pub(super) struct Bill {
+    pub credits: Credits,
+    pub owner: String,
+    pub amount: i64,
+}
+
+impl Bill {
+    async fn charge(&self, key: &BlobKey) -> Result<(), ApiError> {
+        if self.amount > 0 {
+            self.credits.charge(&self.owner, self.amount, &format!("render {key}"), now_ms()).await?;
+        }
+        Ok(())
+    }
+
+    async fn refund(&self, key: &BlobKey) {
+        if self.amount > 0 {
+            let note = format!("failed render {key}");
+            if let Err(err) = self.credits.refund(&self.owner, self.amount, &note, now_ms()).await {
+                eprintln!("atelier-server: refunding a failed render of {key}: {err}");
+            }
+        }
+    }
 }
 
 type Outcome = Result<Bytes, ApiError>;
@@ -80,12 +107,27 @@ impl TransformState {
         let permit =
             self.renders.acquire().await.map_err(|err| ApiError::new(ApiCode::Internal, format!("renders: {err}")))?;
         self.stats.misses.fetch_add(1, Relaxed);
-        // Read only with a permit in hand, so waiting requests hold no originals in memory.
-        let source = job.blobs.get(&job.source).await.map_err(|err| match err.kind() {
-            ErrorKind::NotFound => ApiError::new(ApiCode::ImageNotFound, "the image was deleted"),
-            _ => err.into(),
-        })?;
-        let bytes = render(job.pipeline, source, job.limits).await?;
+        // Paid for once the render is sure to start: a 429 or a cache hit costs nothing.
+        if let Some(bill) = &job.bill {
+            bill.charge(&job.key).await?;
+        }
+        let rendered = async {
+            // Read only with a permit in hand, so waiting requests hold no originals in memory.
+            let source = job.blobs.get(&job.source).await.map_err(|err| match err.kind() {
+                ErrorKind::NotFound => ApiError::new(ApiCode::ImageNotFound, "the image was deleted"),
+                _ => err.into(),
+            })?;
+            render(job.pipeline, source, job.limits).await
+        };
+        let bytes = match rendered.await {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                if let Some(bill) = &job.bill {
+                    bill.refund(&job.key).await;
+                }
+                return Err(err);
+            }
+        };
         // Rendered, and the original dropped: the next render may start while this output is
         // written to the cache, which is IO, not CPU.
         drop((permit, place));

@@ -1,5 +1,9 @@
 //! The API over real HTTP, one module per resource.
 
+mod auth;
+mod credits;
+mod hardening;
+mod idor;
 mod images;
 mod jobs;
 mod matrix;

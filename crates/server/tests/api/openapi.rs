@@ -27,6 +27,7 @@ async fn the_document_is_openapi_3_1_and_every_documented_route_exists() {
                 "post" => app.client.post(url),
                 "put" => app.client.put(url),
                 "delete" => app.client.delete(url),
+                "patch" => app.client.patch(url),
                 other => panic!("unexpected method {other} on {path}"),
             };
             let res = request.send().await.unwrap();

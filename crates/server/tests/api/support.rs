@@ -1,20 +1,27 @@
-//! The app under test: a real port on 127.0.0.1, a SQLite database, a blob folder and an
-//! in-process worker, driven with reqwest like any client.
+//! The app under test: a real port on 127.0.0.1, a SQLite database (or a scratch PostgreSQL
+//! one, for the tests that ask), a blob folder and an in-process worker, driven with reqwest
+//! like any client. Every app starts with one registered user, `owner@example.com`, whose
+//! token `client` sends on every request; [`TestApp::sign_up`] makes more.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_imaging::Limits;
 use atelier_server::transform::{TransformConfig, TransformStats};
-use atelier_server::{router, AppState};
-use atelier_storage::{BlobConfig, Db, ObjectBlobStore};
+use atelier_server::{router, AppState, AuthConfig};
+use atelier_storage::{now_ms, BlobConfig, Credits, Db, ObjectBlobStore, Quotas, Role};
 use atelier_worker::{Worker, WorkerConfig, WorkerMetrics};
 use serde_json::Value;
 use tokio::sync::watch;
 
 pub struct TestApp {
     pub base: String,
+    /// Sends the owner's access token on every request.
     pub client: reqwest::Client,
+    /// A client that sends no credentials.
+    pub anonymous: reqwest::Client,
+    /// The owner's id and access token.
+    pub owner: Account,
     pub dir: tempfile::TempDir,
     state: AppState,
     shutdown: watch::Sender<bool>,
@@ -39,21 +46,140 @@ pub async fn spawn_app_with(transform: TransformConfig) -> TestApp {
     app
 }
 
+/// The rules every test app runs with unless it asks for others: no quotas and no rate
+/// limit in the way of tests that are not about them.
+pub fn test_auth() -> AuthConfig {
+    let unlimited = atelier_auth::Rate { burst: 100_000, per: Duration::from_secs(60) };
+    AuthConfig {
+        default_quotas: Quotas::default(),
+        expensive_rate: unlimited,
+        auth_rate: unlimited,
+        ..AuthConfig::default()
+    }
+}
+
+/// Where a test app keeps its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends the acceptance tests run on: SQLite always, PostgreSQL when
+/// `ATELIER_TEST_POSTGRES` names a server (CI requires it).
+pub fn backends() -> Vec<Backend> {
+    match std::env::var("ATELIER_TEST_POSTGRES") {
+        Ok(_) => vec![Backend::Sqlite, Backend::Postgres],
+        Err(_) if std::env::var_os("CI").is_some() => panic!("CI must test PostgreSQL: run scripts/test.sh"),
+        Err(_) => vec![Backend::Sqlite],
+    }
+}
+
+/// An app on `backend` with `auth`'s rules, its worker idle.
+pub async fn spawn_idle_app_on(backend: Backend, auth: AuthConfig) -> TestApp {
+    spawn(backend, auth, TransformConfig::default(), Role::User, Vec::new()).await
+}
+
 async fn spawn_idle_app_with(transform: TransformConfig) -> TestApp {
+    spawn(Backend::Sqlite, test_auth(), transform, Role::User, Vec::new()).await
+}
+
+/// An idle app that lets browsers on `origins` call it.
+pub async fn spawn_idle_app_with_cors(origins: &[&str]) -> TestApp {
+    let origins = origins.iter().map(|origin| origin.to_string()).collect();
+    spawn(Backend::Sqlite, test_auth(), TransformConfig::default(), Role::User, origins).await
+}
+
+/// An idle app whose owner is an admin, so that admin routes are reached too.
+pub async fn spawn_idle_admin_app() -> TestApp {
+    spawn(Backend::Sqlite, test_auth(), TransformConfig::default(), Role::Admin, Vec::new()).await
+}
+
+async fn spawn(
+    backend: Backend,
+    auth: AuthConfig,
+    transform: TransformConfig,
+    role: Role,
+    cors: Vec<String>,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display())).await.unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display()),
+        Backend::Postgres => {
+            let base = std::env::var("ATELIER_TEST_POSTGRES").expect("ATELIER_TEST_POSTGRES");
+            Db::create_scratch_database(&base).await.unwrap()
+        }
+    };
+    let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let blobs = Arc::new(ObjectBlobStore::open(&BlobConfig::Local { root: dir.path().join("blobs") }).unwrap());
     let limits = Limits { max_input_bytes: 2 << 20, ..Limits::default() };
     let state = AppState::new(db.clone(), blobs.clone(), limits, 10, dir.path().to_path_buf())
         .with_transform(transform)
+        .with_auth(auth, b"a-test-signing-key-of-at-least-32-bytes")
+        .with_cors(cors)
         .with_worker_metrics(Arc::new(WorkerMetrics::new()));
     let (shutdown, _) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(state.clone());
+    let app = router(state.clone()).unwrap().into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    TestApp { base, client: reqwest::Client::new(), dir, state, shutdown }
+    let anonymous = reqwest::Client::new();
+    // Made in storage, as `atelier user add` does, so any registration mode works.
+    let owner = account(&state, &anonymous, &base, "owner@example.com", role).await;
+    // Plenty for any test that is not about credits.
+    Credits::new(db.clone()).grant(&owner.id, 1_000_000, None, Some("tests"), 1).await.unwrap();
+    let client = owner.client();
+    TestApp { base, client, anonymous, owner, dir, state, shutdown }
+}
+
+/// An account made in storage, then signed in through the API.
+async fn account(state: &AppState, client: &reqwest::Client, base: &str, email: &str, role: Role) -> Account {
+    let hash = atelier_auth::password::hash(PASSWORD);
+    state.users.create(email, &hash, role, now_ms()).await.unwrap().expect("a new email");
+    let body = serde_json::json!({ "email": email, "password": PASSWORD });
+    let res = client.post(format!("{base}/v1/auth/login")).json(&body).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200, "signing in {email}");
+    Account::from_tokens(res.json().await.unwrap())
+}
+
+/// A registered user (whose password is [`PASSWORD`]): their id and tokens.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A password the policy accepts.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl Account {
+    fn from_tokens(tokens: Value) -> Account {
+        Account {
+            id: tokens["user"]["id"].as_str().unwrap().to_string(),
+            access_token: tokens["access_token"].as_str().unwrap().to_string(),
+            refresh_token: tokens["refresh_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A client that sends this account's access token on every request.
+    pub fn client(&self) -> reqwest::Client {
+        bearer_client(&self.access_token)
+    }
+}
+
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
+async fn register(client: &reqwest::Client, base: &str, email: &str) -> Account {
+    let body = serde_json::json!({ "email": email, "password": PASSWORD });
+    let res = client.post(format!("{base}/v1/auth/register")).json(&body).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201, "registering {email}");
+    Account::from_tokens(res.json().await.unwrap())
 }
 
 pub fn photo(name: &str) -> Vec<u8> {
@@ -141,6 +267,16 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Registers another account through the API (registration must be open).
+    pub async fn sign_up(&self, email: &str) -> Account {
+        register(&self.anonymous, &self.base, email).await
+    }
+
+    /// A new admin account, signed in.
+    pub async fn admin(&self, email: &str) -> Account {
+        account(&self.state, &self.anonymous, &self.base, email, Role::Admin).await
+    }
+
     /// The transform route's counters.
     pub fn transform_stats(&self) -> &TransformStats {
         &self.state.transform.stats

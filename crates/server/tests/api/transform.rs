@@ -244,3 +244,27 @@ async fn a_full_render_queue_answers_429_with_retry_after_and_never_5xx() {
     let stats = app.transform_stats();
     assert_eq!(stats.rejected.load(Relaxed), statuses.iter().filter(|&&status| status == 429).count() as u64);
 }
+
+#[tokio::test]
+async fn a_render_charges_the_images_owner_on_a_cache_miss_only_and_anyone_may_fetch_it() {
+    let app = spawn_app_with(keyed(&[1])).await;
+    let id = upload(&app, "rocket.jpg").await;
+    let balance = || async {
+        let (_, credits) = app.send(app.client.get(app.url("/v1/me/credits"))).await;
+        credits["balance"].as_i64().unwrap()
+    };
+    let before = balance().await;
+    let path = signed_path(&key(1), "rs:cover:300:200/q:70", &id, "jpeg");
+    // The URL is the credential: no token needed.
+    let first = app.anonymous.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let etag = header(&first, "etag").unwrap();
+    let charged = before - balance().await;
+    assert!(charged > 0, "the miss is paid for by the owner");
+    assert_eq!(fetch(&app, &path, &[]).await.status(), 200);
+    assert_eq!(fetch(&app, &path, &[("if-none-match", &etag)]).await.status(), 304);
+    assert_eq!(before - balance().await, charged, "hits and revalidations are free");
+    let (_, history) = app.send(app.client.get(app.url("/v1/me/credits"))).await;
+    let entry = &history["items"][0];
+    assert_eq!((entry["kind"].as_str(), entry["amount"].as_i64()), (Some("charge"), Some(-charged)), "{history}");
+}

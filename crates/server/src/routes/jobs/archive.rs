@@ -23,6 +23,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::load;
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::routes::AppPath;
 
@@ -87,9 +88,10 @@ struct OutputMetadata {
 )]
 pub(crate) async fn download(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Response, ApiError> {
-    let job = load(&state, &id).await?;
+    let job = load(&state, caller.scope(), &id).await?;
     if !job.state.is_final() {
         let message = format!("job `{id}` is {}; its archive can be downloaded when it ends", job.state.as_str());
         return Err(ApiError::new(ApiCode::JobConflict, message));
@@ -156,7 +158,7 @@ fn describe(job: &Job) -> Result<(Metadata, Vec<(String, BlobKey)>), ApiError> {
             }
             Some(ItemResult::Failed { code, message }) => {
                 entry.status = "failed";
-                entry.error = Some(ErrorBody { code, message });
+                entry.error = Some(ErrorBody::new(code, message));
             }
             None => {}
         }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use atelier_storage::Job;
+use atelier_storage::{Job, Scope};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 
 use super::{load, JobView, Progress};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::AppPath;
 
@@ -100,11 +101,14 @@ impl ToSchema for StreamEvent {
 )]
 pub(crate) async fn stream(
     State(state): State<AppState>,
+    caller: Caller,
     AppPath(id): AppPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // A missing job is an ordinary 404, answered before the stream starts.
-    let job = load(&state, &id).await?;
-    let mut watch = Watch { state, id, seen: None, items_sent: Vec::new(), pending: VecDeque::new(), done: false };
+    let job = load(&state, caller.scope(), &id).await?;
+    let owner = caller.user.id.clone();
+    let mut watch =
+        Watch { state, owner, id, seen: None, items_sent: Vec::new(), pending: VecDeque::new(), done: false };
     watch.observe(job);
     let events = futures::stream::unfold(watch, |mut watch| async move {
         let event = watch.next().await?;
@@ -116,6 +120,8 @@ pub(crate) async fn stream(
 /// What the client has been told so far, and what is queued to tell it.
 struct Watch {
     state: AppState,
+    /// Whose job it is: the stream sees only what its caller may.
+    owner: String,
     id: String,
     seen: Option<JobEvent>,
     items_sent: Vec<bool>,
@@ -134,7 +140,7 @@ impl Watch {
                 return None;
             }
             tokio::time::sleep(POLL).await;
-            match load(&self.state, &self.id).await {
+            match load(&self.state, Scope::User(&self.owner), &self.id).await {
                 Ok(job) => self.observe(job),
                 Err(err) => {
                     // Deleted under us, or the database is gone: say so once and close.

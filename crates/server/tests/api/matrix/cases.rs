@@ -39,11 +39,17 @@ pub fn malformed_json(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Ve
     let valid = fixtures.valid(doc, endpoint);
     let text = fixtures.json_body(doc, name, schema).to_string();
     let json = Some("application/json");
-    let mut duplicated = text.clone();
-    if let Some((key, value)) = fixtures.json_body(doc, name, schema).as_object().and_then(|o| o.iter().next()) {
-        duplicated = format!("{{{}:{value},{}", json!(key), &text[1..]);
-    }
-    let bad: Vec<(&str, Vec<u8>)> = vec![
+    // A body without fields has none to duplicate; one that may be left out may be empty.
+    let duplicated = fixtures
+        .json_body(doc, name, schema)
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .map(|(key, value)| format!("{{{}:{value},{}", json!(key), &text[1..]).into_bytes());
+    let empty = (!endpoint.body_optional).then(Vec::new);
+    let blank = (!endpoint.body_optional).then(|| b"  \n ".to_vec());
+    let bad: Vec<(&str, Option<Vec<u8>>)> =
+        vec![("an empty body", empty), ("whitespace only", blank), ("a duplicated field", duplicated)];
+    let bad = bad.into_iter().filter_map(|(what, body)| Some((what, body?))).chain(vec![
         ("truncated", br#"{"images": ["#.to_vec()),
         ("the valid body cut in half", text.as_bytes()[..text.len() / 2].to_vec()),
         ("not JSON at all", b"images=1&size=2".to_vec()),
@@ -53,18 +59,13 @@ pub fn malformed_json(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Ve
         ("two values", format!("{text}{text}").into_bytes()),
         ("invalid UTF-8 in a key", [&b"{\"\xFF\xFE"[..], &text.as_bytes()[2..]].concat()),
         ("a byte-order mark", format!("\u{FEFF}{text}").into_bytes()),
-        ("an empty body", Vec::new()),
-        ("whitespace only", b"  \n ".to_vec()),
         ("nested 100000 deep", "[".repeat(100_000).into_bytes()),
-        ("a duplicated field", duplicated.into_bytes()),
         ("an array", b"[]".to_vec()),
         ("a string", br#""images""#.to_vec()),
         ("a number", b"42".to_vec()),
         ("null", b"null".to_vec()),
-    ];
-    bad.into_iter()
-        .map(|(what, body)| valid.with(format!("malformed JSON: {what}"), INVALID_JSON).body(json, body))
-        .collect()
+    ]);
+    bad.map(|(what, body)| valid.with(format!("malformed JSON: {what}"), INVALID_JSON).body(json, body)).collect()
 }
 
 /// Valid JSON of the wrong shape: each property of a wrong type, each required property

@@ -18,6 +18,8 @@ pub struct Endpoint {
     pub raw: bool,
     /// Takes `multipart/form-data`.
     pub multipart: bool,
+    /// Whether the request body may be left out.
+    pub body_optional: bool,
 }
 
 /// A query parameter and its schema.
@@ -92,6 +94,7 @@ impl Doc {
             json,
             raw: content.contains_key("application/octet-stream"),
             multipart: content.contains_key("multipart/form-data"),
+            body_optional: op["requestBody"]["required"].as_bool() != Some(true),
         }
     }
 

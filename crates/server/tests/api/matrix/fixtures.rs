@@ -18,6 +18,12 @@ pub struct Fixtures {
     pub image: String,
     pub upload: String,
     pub job: String,
+    /// One of the owner's API keys.
+    pub key: String,
+    /// The owner's user id.
+    pub user: String,
+    /// The name of one of the job's outputs, once it has run.
+    pub output: Option<String>,
 }
 
 impl Fixtures {
@@ -33,8 +39,10 @@ impl Fixtures {
         assert_eq!(status, 202, "fixture job: {job}");
         let (status, upload) = app.post_json("/v1/uploads", json!({"size": photo(PHOTO).len()})).await;
         assert_eq!(status, 201, "fixture upload: {upload}");
+        let (status, key) = app.post_json("/v1/me/keys", json!({"name": "fixture", "scopes": ["read"]})).await;
+        assert_eq!(status, 201, "fixture key: {key}");
         let id = |v: &Value| v["id"].as_str().unwrap().to_string();
-        Fixtures { job: id(&job), upload: id(&upload), image }
+        Fixtures { job: id(&job), upload: id(&upload), image, key: id(&key), user: app.owner.id.clone(), output: None }
     }
 
     /// A value for `{param}` in `template` that names something that exists.
@@ -44,9 +52,11 @@ impl Fixtures {
             ("images", "id") => self.image.clone(),
             ("uploads", "id") => self.upload.clone(),
             ("jobs", "id") => self.job.clone(),
-            ("jobs", "name") => "images/0.webp".into(),
+            ("jobs", "name") => self.output.clone().unwrap_or_else(|| "images/0.webp".into()),
             ("pipelines", "name") => PIPELINE.into(),
             ("pipelines", "version") => "1".into(),
+            ("me", "id") => self.key.clone(),
+            ("admin", "id") => self.user.clone(),
             _ => panic!("the matrix cannot name an existing `{{{param}}}` of {template}: teach Fixtures::real"),
         }
     }

@@ -205,6 +205,7 @@ async fn send_chunked(app: &TestApp, case: &Case) -> Result<Answer, String> {
     let stream = tokio::net::TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
     let (mut reader, mut writer) = stream.into_split();
     let mut head = format!("{} {} HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\n", case.method, case.path);
+    head.push_str(&format!("Authorization: Bearer {}\r\n", app.owner.access_token));
     if let Some(content_type) = &case.content_type {
         head.push_str(&format!("Content-Type: {content_type}\r\n"));
     }

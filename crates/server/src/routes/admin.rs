@@ -1,0 +1,238 @@
+//! Admin routes: list and change users (disable, role, quotas), grant or take credits,
+//! make invite codes, and see every user's jobs. All need [`AdminCaller`].
+
+use atelier_storage::{now_ms, Quotas, Role, Scope};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::AdminCaller;
+use crate::error::{ApiCode, ApiError, ErrorBody};
+use crate::routes::jobs::{page_of, JobList, ListQuery};
+use crate::routes::me::{QuotasView, UserView};
+use crate::routes::{AppJson, AppPath, AppQuery, Page};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UserQuery {
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserList {
+    /// By email.
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every account, by email.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users",
+    tag = "admin",
+    params(UserQuery),
+    responses(
+        (status = 200, description = "A page of accounts", body = UserList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+pub(crate) async fn users(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    AppQuery(query): AppQuery<UserQuery>,
+) -> Result<Json<UserList>, ApiError> {
+    let page = Page::new(query.cursor, query.limit)?;
+    // The cursor is the last email of the previous page; anything else was not given out.
+    if let Some(cursor) = page.cursor.as_deref() {
+        if crate::routes::account::checked_email(cursor).ok().as_deref() != Some(cursor) {
+            return Err(Page::bad_cursor(cursor));
+        }
+    }
+    let found = state.users.list(page.cursor.as_deref(), page.limit).await?;
+    let items = found.users.iter().map(|user| UserView::new(user, &state.auth.config)).collect();
+    Ok(Json(UserList { items, next_cursor: found.next }))
+}
+
+/// Changes to an account; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserChange {
+    /// Disabling signs the account out everywhere and refuses its keys.
+    pub disabled: Option<bool>,
+    /// `user` or `admin`.
+    pub role: Option<String>,
+    /// The account's own limits; `null` in a field means the server's default.
+    pub quotas: Option<QuotasView>,
+}
+
+/// Disables or enables an account, changes its role or its quotas.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/users/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UserChange,
+    responses(
+        (status = 200, description = "The account as changed", body = UserView),
+        (status = 400, description = "A bad role or quota, or an admin disabling or demoting themselves", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub(crate) async fn change_user(
+    State(state): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    AppPath(id): AppPath<String>,
+    AppJson(change): AppJson<UserChange>,
+) -> Result<Json<UserView>, ApiError> {
+    let bad = |message: &str| ApiError::new(ApiCode::InvalidRequest, message);
+    let role = match change.role.as_deref() {
+        None => None,
+        Some(name) => Some(Role::from_name(name).ok_or_else(|| bad("`role` must be `user` or `admin`"))?),
+    };
+    // An admin cannot lock themselves out; another admin can.
+    if id == admin.user.id && (change.disabled == Some(true) || role == Some(Role::User)) {
+        return Err(bad("admins cannot disable or demote themselves"));
+    }
+    if let Some(quotas) = &change.quotas {
+        if quotas.bytes.is_some_and(|n| n < 0) || quotas.jobs.is_some_and(|n| n < 0) {
+            return Err(bad("quotas must be zero or more, or null for the server's default"));
+        }
+    }
+    state.users.get(&id).await?.ok_or_else(|| missing(&id))?;
+    if let Some(disabled) = change.disabled {
+        state.users.set_disabled(&id, disabled, now_ms()).await?;
+    }
+    if let Some(role) = role {
+        state.users.set_role(&id, role).await?;
+    }
+    if let Some(QuotasView { bytes, jobs }) = change.quotas {
+        state.users.set_quotas(&id, Quotas { bytes, jobs }).await?;
+    }
+    let user = state.users.get(&id).await?.ok_or_else(|| missing(&id))?;
+    Ok(Json(UserView::new(&user, &state.auth.config)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreditChange {
+    /// Positive grants, negative takes; never zero.
+    pub amount: i64,
+    /// Why, for the ledger.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Balance {
+    pub balance: i64,
+}
+
+/// Grants (positive `amount`) or takes (negative) credits; a take never goes below zero.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{id}/credits",
+    tag = "admin",
+    params(("id" = String, Path, description = "User id")),
+    request_body = CreditChange,
+    responses(
+        (status = 200, description = "The new balance", body = Balance),
+        (status = 400, description = "A zero amount or a note over 200 characters", body = ErrorBody),
+        (status = 402, description = "A take larger than the balance", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub(crate) async fn credits(
+    State(state): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    AppPath(id): AppPath<String>,
+    AppJson(change): AppJson<CreditChange>,
+) -> Result<Json<Balance>, ApiError> {
+    if change.amount == 0 || change.amount == i64::MIN {
+        return Err(ApiError::new(ApiCode::InvalidRequest, "`amount` must be a non-zero number of credits"));
+    }
+    let note = change.note.as_deref();
+    if note.is_some_and(|note| note.chars().count() > 200 || note.chars().any(char::is_control)) {
+        return Err(ApiError::new(ApiCode::InvalidRequest, "`note` must be at most 200 printable characters"));
+    }
+    let now = now_ms();
+    let balance = if change.amount > 0 {
+        state.credits.grant(&id, change.amount, Some(admin.id()), note, now).await?
+    } else {
+        state.credits.take(&id, -change.amount, Some(admin.id()), note, now).await?
+    };
+    Ok(Json(Balance { balance: balance.ok_or_else(|| missing(&id))? }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewInvite {
+    /// Hours the code stays good, 1 to 720; default 72.
+    pub expires_in_hours: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InviteView {
+    /// Give this to the person invited; it is not shown again.
+    pub code: String,
+    pub expires_at: i64,
+}
+
+/// Makes a single-use invite code for registration by invitation.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/invites",
+    tag = "admin",
+    request_body = NewInvite,
+    responses(
+        (status = 201, description = "The code", body = InviteView),
+        (status = 400, description = "A bad expiry", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+pub(crate) async fn invite(
+    State(state): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    AppJson(request): AppJson<NewInvite>,
+) -> Result<(StatusCode, Json<InviteView>), ApiError> {
+    let hours = request.expires_in_hours.unwrap_or(72);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::new(ApiCode::InvalidRequest, "`expires_in_hours` must be 1 to 720"));
+    }
+    let (code, hash) = atelier_auth::secret::new_token("inv");
+    let now = now_ms();
+    let invite = state.invites.create(&hash, Some(admin.id()), now, now + i64::from(hours) * 3_600_000).await?;
+    Ok((StatusCode::CREATED, Json(InviteView { code, expires_at: invite.expires_at })))
+}
+
+/// Every user's jobs, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/jobs",
+    tag = "admin",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobList),
+        (status = 400, description = "A bad state, cursor or limit", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+pub(crate) async fn jobs(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> Result<Json<JobList>, ApiError> {
+    page_of(&state, Scope::All, query).await
+}
+
+fn missing(id: &str) -> ApiError {
+    ApiError::new(ApiCode::NotFound, format!("no user `{id}`"))
+}
