@@ -81,6 +81,8 @@ trap cleanup EXIT
 
 # Started from the empty work folder so that no ./atelier.toml is read; port 0 lets the
 # kernel pick a free port, which the server prints.
+# Tokens outlive the run, and sign-in limits stay out of the way of the generated requests.
+export ATELIER_AUTH__ACCESS_TTL_SECS=14400 ATELIER_AUTH__AUTH_REQUESTS_PER_MINUTE=100000
 (cd "$work" && exec "$ATELIER" serve --listen 127.0.0.1:0 --data-dir "$work/data" --workers 1) \
     >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -98,9 +100,14 @@ say "atelier at $base"
 # --- seed data -----------------------------------------------------------------------
 # json FIELD < JSON: prints one field of a JSON object (Python: no jq needed).
 json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-post_json() { curl -fsS -H 'content-type: application/json' --data-binary "$2" "$base$1"; }
+# One account does everything, with credits for whatever the run submits.
+account='{"email": "schemathesis@example.com", "password": "generated requests only"}'
+token=$(curl -fsS -H 'content-type: application/json' --data-binary "$account" "$base/v1/auth/register" | json access_token)
+(cd "$work" && "$ATELIER" credits grant schemathesis@example.com 100000000 --data-dir "$work/data" >/dev/null)
+auth="authorization: Bearer $token"
+post_json() { curl -fsS -H "$auth" -H 'content-type: application/json' --data-binary "$2" "$base$1"; }
 
-image=$(curl -fsS --data-binary @"$root/test-data/photos/rocket.jpg" "$base/v1/images" | json id)
+image=$(curl -fsS -H "$auth" --data-binary @"$root/test-data/photos/rocket.jpg" "$base/v1/images" | json id)
 pipeline=seeded-thumbs
 post_json /v1/pipelines \
     '{"name": "'$pipeline'", "pipeline": {"version": 1, "steps": [{"op": "thumbnail", "width": 64}, {"op": "convert", "format": "webp"}]}}' \
@@ -108,7 +115,7 @@ post_json /v1/pipelines \
 job=$(post_json /v1/jobs '{"pipeline": "'$pipeline'", "images": ["'"$image"'"]}' | json id)
 output=""
 for _ in $(seq 1 300); do
-    job_json=$(curl -fsS "$base/v1/jobs/$job")
+    job_json=$(curl -fsS -H "$auth" "$base/v1/jobs/$job")
     state=$(json state <<<"$job_json")
     case "$state" in
         succeeded)
@@ -126,7 +133,7 @@ done
 [ -n "$output" ] || { say "the seeded job did not finish"; exit 1; }
 upload=$(post_json /v1/uploads '{"size": 1000}' | json id)
 # DELETE gets its own image and upload (bench/schemathesis_hooks.py).
-doomed_image=$(curl -fsS --data-binary @"$root/test-data/photos/chelsea.png" "$base/v1/images" | json id)
+doomed_image=$(curl -fsS -H "$auth" --data-binary @"$root/test-data/photos/chelsea.png" "$base/v1/images" | json id)
 doomed_upload=$(post_json /v1/uploads '{"size": 1000}' | json id)
 say "seeded image $image, pipeline $pipeline, job $job (output $output), upload $upload"
 
@@ -142,7 +149,7 @@ env SCHEMATHESIS_HOOKS="$here/schemathesis_hooks.py" PYTHONDONTWRITEBYTECODE=1 \
     ATELIER_SEED_IMAGE="$image" ATELIER_SEED_PIPELINE="$pipeline" ATELIER_SEED_JOB="$job" \
     ATELIER_SEED_OUTPUT="$output" ATELIER_SEED_UPLOAD="$upload" \
     ATELIER_SEED_IMAGE_TO_DELETE="$doomed_image" ATELIER_SEED_UPLOAD_TO_DELETE="$doomed_upload" \
-    "$ST" --config-file "$here/schemathesis.toml" run "$base/openapi.json" \
+    "$ST" --config-file "$here/schemathesis.toml" run "$base/openapi.json" --header "$auth" \
     --phases "$PHASES" --max-examples "$MAX_EXAMPLES" "${seed_args[@]}" \
     --workers 1 --request-timeout 30 --no-color \
     --report junit,ndjson --report-dir "$OUT" \

@@ -211,6 +211,8 @@ atelier_env=(
     ATELIER_TRANSFORM__KEYS="$ATELIER_KEY"
     ATELIER_TRANSFORM__MAX_CONCURRENT="$MAX_CONCURRENT"
     ATELIER_TRANSFORM__MAX_WAITING="$MAX_WAITING"
+    # thumbor charges nothing: neither does atelier here (renders would cost the owner).
+    ATELIER_CREDITS__ENABLED=false
 )
 start_atelier() {
     # From $OUT, so that no atelier.toml of the checkout's is read.
@@ -375,7 +377,11 @@ cat "$PHOTO" >/dev/null
 
 # atelier: upload, sign, check, then cold, warm and the soak.
 start_atelier
-upload=$(curl -sf --data-binary @"$PHOTO" "http://127.0.0.1:$ATELIER_PORT/v1/images")
+account='{"email": "bench@example.com", "password": "transform load bench"}'
+token=$(curl -sf -H 'content-type: application/json' --data-binary "$account" \
+    "http://127.0.0.1:$ATELIER_PORT/v1/auth/register" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+upload=$(curl -sf -H "authorization: Bearer $token" --data-binary @"$PHOTO" "http://127.0.0.1:$ATELIER_PORT/v1/images")
 IMAGE_ID=$(printf '%s' "$upload" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 COLD_COUNT=$((DURATION * COLD_MAX_RPS))
 SOAK_COUNT=$((SOAK_DURATION * COLD_MAX_RPS))

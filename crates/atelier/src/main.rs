@@ -1,6 +1,7 @@
 //! The `atelier` binary: command-line parsing and wiring. Each command lives in its own
 //! module; the work itself is done by the library crates.
 
+mod accounts_cmd;
 mod assets;
 mod ops_cmd;
 mod process;
@@ -36,6 +37,10 @@ enum Command {
     Worker(service::ServiceArgs),
     /// Create or update the database schema, then exit.
     Migrate(service::ServiceArgs),
+    /// Manage accounts: `atelier user add EMAIL [--admin]`.
+    User(accounts_cmd::UserArgs),
+    /// Manage credits: `atelier credits grant EMAIL AMOUNT`.
+    Credits(accounts_cmd::CreditsArgs),
     /// Print a signed transform URL for an image, signed with the first `[transform] keys` entry.
     Sign(sign_cmd::SignArgs),
 }
@@ -47,7 +52,9 @@ fn main() -> ExitCode {
         Command::Serve(args) | Command::Worker(args) | Command::Migrate(args) => {
             Settings::load(args.config.as_deref()).map_or(LogFormat::Text, |settings| settings.log.format)
         }
-        Command::Process(_) | Command::Ops(_) | Command::Sign(_) => LogFormat::Text,
+        Command::Process(_) | Command::Ops(_) | Command::Sign(_) | Command::User(_) | Command::Credits(_) => {
+            LogFormat::Text
+        }
     };
     init_logging(log_format);
     let result = match cli.command {
@@ -57,6 +64,8 @@ fn main() -> ExitCode {
         Command::Worker(args) => service::worker(args).map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => service::migrate(args).map(|()| ExitCode::SUCCESS),
         Command::Sign(args) => sign_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::User(args) => accounts_cmd::user(args).map(|()| ExitCode::SUCCESS),
+        Command::Credits(args) => accounts_cmd::credits(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

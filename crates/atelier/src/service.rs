@@ -60,16 +60,16 @@ impl ServiceArgs {
     }
 }
 
-struct Service {
-    settings: Settings,
-    db: Db,
+pub(crate) struct Service {
+    pub settings: Settings,
+    pub db: Db,
     blobs: Arc<dyn BlobStore>,
     /// `None` when webhooks are off.
     webhook: Option<atelier_worker::webhook::WebhookConfig>,
 }
 
 impl Service {
-    async fn open(args: &ServiceArgs) -> Result<Service> {
+    pub(crate) async fn open(args: &ServiceArgs) -> Result<Service> {
         let settings = args.settings()?;
         let webhook = settings.webhook_config()?;
         std::fs::create_dir_all(&settings.data_dir)
@@ -95,7 +95,11 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
         let service = Service::open(&args).await?;
         // Checked before migrating or listening: a short key stops the start, not the first request.
         let transform = service.settings.transform.config()?;
+        let settings = &service.settings;
+        let auth = crate::settings::auth_config(&settings.auth, &settings.credits, &settings.quotas)?;
         service.db.migrate().await.context("migrating")?;
+        let secret = token_secret(&service).await?;
+        first_start_hint(&service).await?;
         let spool = service.settings.data_dir.join("spool");
         std::fs::create_dir_all(&spool).with_context(|| format!("creating {}", spool.display()))?;
         let state = AppState::new(
@@ -106,7 +110,9 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
             spool,
         )
         .with_webhooks(service.webhook.is_some())
-        .with_transform(transform);
+        .with_transform(transform)
+        .with_auth(auth, &secret)
+        .with_cors(service.settings.http.cors_origins.clone());
         let metrics = Arc::new(WorkerMetrics::new());
         let state = state.with_worker_metrics(metrics.clone());
         let (stop, stopped) = watch::channel(false);
@@ -119,10 +125,40 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
             workers.len(),
             service.settings.data_dir.display()
         );
-        axum::serve(listener, atelier_server::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        let app = atelier_server::router(state).context("http.cors_origins")?;
+        // Connection info gives the sign-in limiters the client's address.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         drain(stop, workers).await;
         Ok(())
     })
+}
+
+/// The key access tokens are signed with: `[auth] secret`, else one made on first start and
+/// kept in the database, so that every replica signs alike.
+async fn token_secret(service: &Service) -> Result<Vec<u8>> {
+    if let Some(secret) = &service.settings.auth.secret {
+        anyhow::ensure!(secret.len() >= 32, "auth.secret must be at least 32 bytes");
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let candidate: String =
+        atelier_auth::secret::random_bytes::<32>().iter().map(|byte| format!("{byte:02x}")).collect();
+    let stored = atelier_storage::Secrets::new(service.db.clone())
+        .get_or_init("jwt", &candidate, atelier_storage::now_ms())
+        .await
+        .context("reading the token signing key")?;
+    Ok(stored.into_bytes())
+}
+
+/// There is no default account or password: with no users yet, say how to make the first.
+async fn first_start_hint(service: &Service) -> Result<()> {
+    if atelier_storage::Users::new(service.db.clone()).count().await.context("counting users")? == 0 {
+        eprintln!(
+            "atelier: no accounts yet. Create the first admin with:\n  \
+             ATELIER_PASSWORD='a long passphrase' atelier user add you@example.com --admin"
+        );
+    }
+    Ok(())
 }
 
 pub fn worker(args: ServiceArgs) -> Result<()> {
@@ -231,6 +267,6 @@ async fn shutdown_signal() {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }

@@ -11,6 +11,9 @@ use atelier_imaging::Limits;
 use atelier_server::transform::{SigningKey, TransformConfig};
 use atelier_storage::BlobConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
+
+mod accounts;
+pub use accounts::{auth_config, AuthSettings, CreditSettings, HttpSettings, QuotaSettings};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +47,14 @@ pub struct Settings {
     pub transform: TransformSettings,
     /// `atelier worker` on its own. `ATELIER_WORKER__METRICS_ADDR`.
     pub worker: WorkerSettings,
+    /// Accounts and tokens. `ATELIER_AUTH__REGISTRATION`, `ATELIER_AUTH__SECRET`...
+    pub auth: AuthSettings,
+    /// What work costs. `ATELIER_CREDITS__ENABLED`...
+    pub credits: CreditSettings,
+    /// Per-account limits for accounts with none of their own. `ATELIER_QUOTAS__BYTES`...
+    pub quotas: QuotaSettings,
+    /// HTTP hardening. `ATELIER_HTTP__CORS_ORIGINS`.
+    pub http: HttpSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -177,6 +188,10 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             transform: TransformSettings::default(),
             worker: WorkerSettings::default(),
+            auth: AuthSettings::default(),
+            credits: CreditSettings::default(),
+            quotas: QuotaSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -193,9 +208,12 @@ impl Settings {
             }
             None => figment = figment.merge(Toml::file("atelier.toml")),
         }
-        // ATELIER_TEST_* belong to the test harness, not to the service.
-        let env =
-            Env::prefixed("ATELIER_").split("__").filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        // ATELIER_TEST_* belong to the test harness, and ATELIER_PASSWORD to `atelier user
+        // add`: neither is configuration.
+        let env = Env::prefixed("ATELIER_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !key.starts_with("test_") && key != "password"
+        });
         figment.merge(env).extract().context("reading the configuration (defaults, atelier.toml, ATELIER_* variables)")
     }
 

@@ -20,16 +20,26 @@ fn serve_starts_on_embedded_defaults_runs_a_job_and_stops_cleanly_on_sigterm() {
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
+    let mut hinted = false;
     let base = loop {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited before listening");
+        hinted |= line.contains("atelier user add");
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
+    assert!(hinted, "with no accounts, the first start says how to create an admin");
     assert!(dir.path().join("data/atelier.db").exists(), "the embedded database is created under ./data");
 
-    let client = reqwest::blocking::Client::new();
+    let anonymous = reqwest::blocking::Client::new();
+    let account = json!({"email": "first@example.com", "password": "correct horse battery staple"});
+    let tokens: Value =
+        anonymous.post(format!("{base}/v1/auth/register")).json(&account).send().unwrap().json().unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
+    let client = reqwest::blocking::Client::builder().default_headers(headers).build().unwrap();
     let photo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/rocket.jpg")).unwrap();
     let image: Value = client.post(format!("{base}/v1/images")).body(photo).send().unwrap().json().unwrap();
     let job: Value = client
@@ -114,4 +124,35 @@ fn sigterm(child: &mut std::process::Child) {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "exits 0 on SIGTERM, got {status}");
+}
+
+#[test]
+fn the_first_admin_and_their_credits_are_made_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
+        command.args(args).current_dir(dir.path()).env_remove("ATELIER_DATABASE_URL").env_remove("ATELIER_PASSWORD");
+        if let Some(password) = password {
+            command.env("ATELIER_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    let made = run(&["user", "add", "Root@Example.com", "--admin"], Some("correct horse battery staple"));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let again = run(&["user", "add", "root@example.com"], Some("correct horse battery staple"));
+    assert!(!again.status.success(), "the email is taken");
+    let weak = run(&["user", "add", "weak@example.com"], Some("password"));
+    assert!(!weak.status.success(), "the password policy holds on the command line too");
+    let granted = run(&["credits", "grant", "root@example.com", "250"], None);
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    assert!(String::from_utf8_lossy(&granted.stdout).contains("350"), "100 on sign-up, 250 granted");
+    assert!(!run(&["credits", "grant", "nobody@example.com", "5"], None).status.success());
+
+    let user = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("data/atelier.db").display());
+        let users = atelier_storage::Users::new(atelier_storage::Db::connect(&url).await.unwrap());
+        users.find_by_email("root@example.com").await.unwrap().unwrap()
+    });
+    assert_eq!((user.role, user.balance), (atelier_storage::Role::Admin, 350));
+    assert!(atelier_auth::password::verify("correct horse battery staple", &user.password_hash));
 }
