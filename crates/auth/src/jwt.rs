@@ -26,6 +26,8 @@ pub struct Claims {
     /// The credential version the token was issued under (the account's password-change
     /// time): a token whose version is no longer the account's is stale.
     pub ver: i64,
+    /// The sign-in (refresh-token family) the token belongs to: signing out ends it.
+    pub sid: String,
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -134,6 +136,7 @@ mod tests {
             jti: "0123abcd".into(),
             typ: TokenKind::Access,
             ver: 7,
+            sid: "family".into(),
         }
     }
 

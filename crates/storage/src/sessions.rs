@@ -123,6 +123,22 @@ impl Sessions {
         Ok(revoked)
     }
 
+    /// Whether the sign-in `family` is still live: it holds a token that is neither spent,
+    /// revoked nor expired. Access tokens name their family, so logging out (or a detected
+    /// reuse) ends them at once rather than when they expire.
+    pub async fn family_live(&self, family: &str, now: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM refresh_tokens WHERE family = $1 AND used_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(family)
+        .bind(now)
+        .fetch_one(&self.db.pool)
+        .await
+        .map_err(Error::db("check a session"))?;
+        Ok(row_int(&row, "n")? > 0)
+    }
+
     pub async fn get(&self, token_hash: &str) -> Result<Option<RefreshRecord>> {
         let row = sqlx::query(
             "SELECT id, user_id, family, token_hash, created_at, expires_at, used_at, revoked_at \

@@ -115,6 +115,10 @@ impl FromRequestParts<AppState> for Caller {
             None => {
                 let claims =
                     state.auth.keys().verify(token, now / 1000).map_err(|err| unauthorized(err.to_string()))?;
+                // Signed out (or a stolen refresh token was caught): the session is over.
+                if !state.sessions.family_live(&claims.sid, now).await? {
+                    return Err(unauthorized("this session was signed out; sign in again"));
+                }
                 (claims.sub, Via::Session, Some(claims.ver))
             }
         };

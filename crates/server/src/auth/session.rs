@@ -38,12 +38,12 @@ pub(crate) async fn start(state: &AppState, user: &User, family: Option<&str>) -
     let (refresh, hash) = atelier_auth::secret::new_token("rt");
     let now = now_ms();
     let ttl = ttl_ms(state.auth.config.refresh_ttl);
-    state.sessions.issue(&user.id, family, &hash, now, now.saturating_add(ttl)).await?;
-    Ok(respond(state, user, refresh))
+    let record = state.sessions.issue(&user.id, family, &hash, now, now.saturating_add(ttl)).await?;
+    Ok(respond(state, user, refresh, &record.family))
 }
 
-/// Tokens for `user`, where `refresh` (already stored) is the new refresh token.
-pub(crate) fn respond(state: &AppState, user: &User, refresh: String) -> Response {
+/// Tokens for `user`, where `refresh` (already stored, in `family`) is the new refresh token.
+pub(crate) fn respond(state: &AppState, user: &User, refresh: String, family: &str) -> Response {
     let config = &state.auth.config;
     let now = now_ms() / 1000;
     let ttl = config.access_ttl.as_secs().max(1);
@@ -54,6 +54,7 @@ pub(crate) fn respond(state: &AppState, user: &User, refresh: String) -> Respons
         jti: atelier_auth::secret::new_id(),
         typ: TokenKind::Access,
         ver: user.password_changed_at,
+        sid: family.to_string(),
     };
     let access_token = state.auth.keys().issue(&claims);
     let cookie = cookie(&refresh, config.refresh_ttl.as_secs(), config.secure_cookies);

@@ -183,9 +183,9 @@ pub(crate) async fn refresh(
     let ttl = session::ttl_ms(state.auth.config.refresh_ttl);
     let old = atelier_auth::secret::hash_token(&token);
     match state.sessions.rotate(&old, &next_hash, now_ms(), ttl).await? {
-        Rotation::Rotated { user_id, .. } => {
+        Rotation::Rotated { user_id, family } => {
             let user = state.users.get(&user_id).await?.ok_or_else(|| refused("the account no longer exists"))?;
-            Ok(session::respond(&state, &user, next))
+            Ok(session::respond(&state, &user, next, &family))
         }
         Rotation::Reused { .. } => {
             Err(refused("this refresh token was already used; every session it led to is signed out"))

@@ -20,7 +20,15 @@ async fn status_with(app: &TestApp, token: &str) -> (u16, Value) {
 }
 
 fn claims(sub: &str, iat: i64, exp: i64) -> Claims {
-    Claims { sub: sub.to_string(), iat, exp, jti: "test".to_string(), typ: TokenKind::Access, ver: 0 }
+    let sid = String::new();
+    Claims { sub: sub.to_string(), iat, exp, jti: "test".to_string(), typ: TokenKind::Access, ver: 0, sid }
+}
+
+/// The session a real access token belongs to, read from its payload.
+fn sid_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_string()
 }
 
 /// A token signed with HS512 (same key), or with no signature at all (`alg: none`).
@@ -48,7 +56,8 @@ async fn forged_expired_and_unsigned_tokens_are_refused_with_401() {
 
         let now = now_ms() / 1000;
         let user = atelier_storage::Users::new(app.db().clone()).get(&app.owner.id).await.unwrap().unwrap();
-        let good = Claims { ver: user.password_changed_at, ..claims(&app.owner.id, now, now + 600) };
+        let sid = sid_of(&app.owner.access_token);
+        let good = Claims { ver: user.password_changed_at, sid, ..claims(&app.owner.id, now, now + 600) };
         // The control: a token made by hand with the server's key is accepted, so each
         // refusal below is for its one fault.
         assert_eq!(status_with(&app, &Keys::new(TEST_KEY).issue(&good)).await.0, 200, "{backend:?}");
@@ -61,6 +70,7 @@ async fn forged_expired_and_unsigned_tokens_are_refused_with_401() {
             ("tampered", tampered),
             ("expired", Keys::new(TEST_KEY).issue(&Claims { iat: now - 1000, exp: now - 1, ..good.clone() })),
             ("stale", Keys::new(TEST_KEY).issue(&Claims { ver: good.ver - 1, ..good.clone() })),
+            ("another session", Keys::new(TEST_KEY).issue(&Claims { sid: "no-such-family".into(), ..good.clone() })),
             ("alg none", hand_made("none", &good)),
             ("HS512", hand_made("HS512", &good)),
             ("wrong key", Keys::new(b"another-key-of-at-least-thirty-two-bytes").issue(&good)),
@@ -168,6 +178,12 @@ async fn a_refresh_token_works_once_and_its_reuse_signs_the_whole_family_out() {
             app.send(app.anonymous.post(app.url("/v1/auth/logout")).json(&json!({ "refresh_token": token }))).await;
         assert_eq!(status, 204);
         assert_eq!(refresh(token).await.0, 401, "{backend:?}: logged out");
+        // The access token of that sign-in ends with it, not 15 minutes later.
+        let access = tokens["access_token"].as_str().unwrap();
+        let (status, body) = status_with(&app, access).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")), "{backend:?}: {body}");
+        // A refresh token's reuse also ended the access tokens of its family.
+        assert_eq!(status_with(&app, &app.owner.access_token).await.0, 401, "{backend:?}: the reused family");
     }
 }
 
