@@ -277,6 +277,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_token_secret_is_never_printed_or_serialized_and_bad_account_settings_stop_the_start() {
+        let secret = "an-auth-secret-of-at-least-32-bytes-long";
+        let text = format!("[auth]\nsecret = \"{secret}\"\nregistration = \"invite\"");
+        let settings: Settings = figment::Figment::from(figment::providers::Toml::string(&text)).extract().unwrap();
+        assert_eq!(settings.auth.secret.as_deref(), Some(secret));
+        assert!(!format!("{settings:?}").contains(secret));
+        assert!(!serde_json::to_string(&settings).unwrap().contains(secret));
+        let config = super::auth_config(&settings.auth, &settings.credits, &settings.quotas).unwrap();
+        assert_eq!(config.registration, atelier_server::Registration::Invite);
+        let short = super::AuthSettings { access_ttl_secs: 5, ..settings.auth.clone() };
+        assert!(super::auth_config(&short, &settings.credits, &settings.quotas).is_err());
+        let negative = super::CreditSettings { signup_grant: -1, ..settings.credits.clone() };
+        assert!(super::auth_config(&settings.auth, &negative, &settings.quotas).is_err());
+    }
+
     fn toml_keys(value: &serde_json::Value, prefix: &str) -> Vec<String> {
         match value {
             serde_json::Value::Object(map) => {

@@ -55,6 +55,26 @@ pub(crate) fn finish(document: &mut utoipa::openapi::OpenApi) {
         for operation in operations.into_iter().flatten() {
             document_path_rejection(operation);
             document_security(operation);
+            document_json_rejection(operation);
+        }
+    }
+}
+
+/// Every operation that takes a JSON body answers 400 when it is malformed (syntax, types,
+/// unknown fields) and 415 when it is not declared JSON, as `AppJson` and `OptionalJson` do.
+fn document_json_rejection(operation: &mut Operation) {
+    let takes_json = operation.request_body.as_ref().is_some_and(|body| body.content.contains_key("application/json"));
+    if !takes_json {
+        return;
+    }
+    let answers = [
+        ("400", "Malformed JSON, a field of the wrong type, or an unknown field"),
+        ("415", "A body not sent as `application/json`"),
+    ];
+    let responses = &mut operation.responses.responses;
+    for (status, description) in answers {
+        if !responses.contains_key(status) {
+            responses.insert(status.to_string(), error_response(description).into());
         }
     }
 }
