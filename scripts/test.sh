@@ -4,6 +4,8 @@
 #   - PostgreSQL: the machine's own cluster (127.0.0.1:5432, trust auth, database `test`),
 #     started if it is down; tests create and drop their own databases in it
 #   - an S3-compatible server: moto, from PyPI, in a venv under ~/.cache (never in the repo)
+#   - the ONNX Runtime library and the MNIST test digits the vision tests load, fetched
+#     (pinned, checksummed) by scripts/setup-onnxruntime.sh into ~/.cache, once
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,5 +60,11 @@ done
 curl -fsS -o /dev/null -X PUT "http://127.0.0.1:$MOTO_PORT/atelier-test"
 export ATELIER_TEST_S3="http://127.0.0.1:$MOTO_PORT"
 export ATELIER_TEST_S3_BUCKET=atelier-test
+
+# --- ONNX Runtime ------------------------------------------------------------------------
+# The vision crate loads the library at run time; its model tests find it through
+# ORT_DYLIB_PATH (and fail under CI=true without it).
+ORT_DYLIB_PATH=$(scripts/setup-onnxruntime.sh)
+export ORT_DYLIB_PATH
 
 cargo test --workspace --locked "$@"

@@ -3,6 +3,7 @@
 
 mod accounts_cmd;
 mod assets;
+mod models_cmd;
 mod ops_cmd;
 mod process;
 mod service;
@@ -37,6 +38,8 @@ enum Command {
     Worker(service::ServiceArgs),
     /// Create or update the database schema, then exit.
     Migrate(service::ServiceArgs),
+    /// List the vision models with their licences, check their sha256, and find ONNX Runtime.
+    Models(models_cmd::ModelsArgs),
     /// Manage accounts: `atelier user add EMAIL [--admin]`.
     User(accounts_cmd::UserArgs),
     /// Manage credits: `atelier credits grant EMAIL AMOUNT`.
@@ -52,9 +55,12 @@ fn main() -> ExitCode {
         Command::Serve(args) | Command::Worker(args) | Command::Migrate(args) => {
             Settings::load(args.config.as_deref()).map_or(LogFormat::Text, |settings| settings.log.format)
         }
-        Command::Process(_) | Command::Ops(_) | Command::Sign(_) | Command::User(_) | Command::Credits(_) => {
-            LogFormat::Text
-        }
+        Command::Process(_)
+        | Command::Ops(_)
+        | Command::Sign(_)
+        | Command::User(_)
+        | Command::Credits(_)
+        | Command::Models(_) => LogFormat::Text,
     };
     init_logging(log_format);
     let result = match cli.command {
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => service::worker(args).map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => service::migrate(args).map(|()| ExitCode::SUCCESS),
         Command::Sign(args) => sign_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Models(args) => models_cmd::run(args),
         Command::User(args) => accounts_cmd::user(args).map(|()| ExitCode::SUCCESS),
         Command::Credits(args) => accounts_cmd::credits(args).map(|()| ExitCode::SUCCESS),
     };

@@ -1,0 +1,54 @@
+//! atelier's vision models on ONNX Runtime: the model catalogue and its checksums
+//! ([`models`]), loading the runtime library ([`runtime`]), shared sessions ([`session`]),
+//! and the models' pre- and post-processing: face detection ([`faces`]) and digit
+//! recognition ([`digits`]). The tensor contracts they follow are in `models/SOURCES.md`.
+//!
+//! Start at [`Vision`]: build one per process from a [`SessionConfig`]; nothing is loaded
+//! until a model is first used, so a machine without ONNX Runtime or without the model
+//! files still starts, and the failing call says what to fix ([`ErrorKind::Unavailable`]).
+
+pub mod digits;
+pub mod error;
+pub mod faces;
+pub mod models;
+mod resize;
+pub mod runtime;
+pub mod session;
+
+pub use digits::{DigitInput, RecognizedDigit};
+pub use error::{Error, ErrorKind, Result};
+pub use faces::{Face, FaceBox, FaceOptions};
+pub use models::{verify, Model, ModelDir, ModelSpec, ModelState, ModelStatus};
+pub use session::SessionConfig;
+
+use session::Sessions;
+
+/// The models of one process, each loaded once on first use and shared by all callers
+/// (`Vision` is `Send + Sync`; put it in an `Arc`). The per-model methods live in the
+/// modules that own the model ([`faces`], [`digits`]).
+pub struct Vision {
+    sessions: Sessions,
+}
+
+impl Vision {
+    /// Loads nothing yet: see the crate docs.
+    pub fn new(config: SessionConfig) -> Self {
+        Vision { sessions: Sessions::new(config) }
+    }
+
+    pub fn config(&self) -> &SessionConfig {
+        self.sessions.config()
+    }
+
+    /// Loads `model` now (checksum, runtime, session) instead of on its first use, so a
+    /// service can warm up, or report at start that vision is unavailable and why.
+    pub fn load(&self, model: Model) -> Result<()> {
+        self.sessions.get(model).map(|_| ())
+    }
+}
+
+impl std::fmt::Debug for Vision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vision").field("config", self.config()).finish_non_exhaustive()
+    }
+}
