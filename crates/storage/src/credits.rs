@@ -170,6 +170,9 @@ impl Credits {
         let Some(balance) = apply(&mut tx, &entry, now).await? else {
             return match read_balance(&mut tx, entry.user).await? {
                 None => Ok(None),
+                Some(_) if entry.amount > 0 => {
+                    Err(Error::Conflict(format!("the balance would pass the most it can hold, {MAX_BALANCE}")))
+                }
                 Some(available) => Err(Error::InsufficientCredits { needed: -entry.amount, available }),
             };
         };
@@ -191,17 +194,20 @@ pub(crate) struct Entry<'a> {
 
 /// Changes the balance by `entry.amount` and writes its ledger row, inside `tx`. Returns the
 /// new balance; `None` when the user does not exist or the balance would go below zero
-/// (then nothing was written). The balance update comes first: it takes the user's row
+/// or pass [`MAX_BALANCE`] (then nothing was written). The balance update comes first: it takes the user's row
 /// lock (on SQLite, the write lock), which orders concurrent changes and makes the
 /// ledger's next `seq` safe to compute. A zero amount takes the lock and writes no row.
 pub(crate) async fn apply(tx: &mut Transaction<'_, Any>, entry: &Entry<'_>, now: i64) -> Result<Option<i64>> {
-    let updated =
-        sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2 AND balance + $1 >= 0 RETURNING balance")
-            .bind(entry.amount)
-            .bind(entry.user)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(Error::db("change balance"))?;
+    let updated = sqlx::query(
+        "UPDATE users SET balance = balance + $1 WHERE id = $2 AND balance + $1 >= 0 AND balance <= $3 - $1 \
+             RETURNING balance",
+    )
+    .bind(entry.amount)
+    .bind(entry.user)
+    .bind(MAX_BALANCE)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(Error::db("change balance"))?;
     let Some(row) = updated else { return Ok(None) };
     let balance = row_int(&row, "balance")?;
     if entry.amount == 0 {
@@ -237,11 +243,19 @@ pub(crate) async fn read_balance(tx: &mut Transaction<'_, Any>, user: &str) -> R
     row.map(|row| row_int(&row, "balance")).transpose()
 }
 
+/// The most one grant, take, charge or refund may move: far beyond any real use, and small
+/// enough that no sum of them overflows before [`MAX_BALANCE`] stops it.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// The most a balance may hold. The database would overflow long after; this stops first,
+/// with an error that says so rather than a failed statement.
+pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+
 fn positive(amount: i64) -> Result<i64> {
-    if amount > 0 {
+    if amount > 0 && amount <= MAX_AMOUNT {
         Ok(amount)
     } else {
-        Err(Error::Conflict(format!("a credit amount must be positive, not {amount}")))
+        Err(Error::Conflict(format!("a credit amount must be 1 to {MAX_AMOUNT}, not {amount}")))
     }
 }
 

@@ -40,6 +40,7 @@ pub(crate) struct UserList {
     params(UserQuery),
     responses(
         (status = 200, description = "A page of accounts", body = UserList),
+        (status = 400, description = "A bad cursor or limit", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     )
@@ -144,7 +145,7 @@ pub(crate) struct Balance {
     request_body = CreditChange,
     responses(
         (status = 200, description = "The new balance", body = Balance),
-        (status = 400, description = "A zero amount or a note over 200 characters", body = ErrorBody),
+        (status = 400, description = "A zero or out-of-range amount, a balance past its ceiling, or a note over 200 characters", body = ErrorBody),
         (status = 402, description = "A take larger than the balance", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -156,8 +157,10 @@ pub(crate) async fn credits(
     AppPath(id): AppPath<String>,
     AppJson(change): AppJson<CreditChange>,
 ) -> Result<Json<Balance>, ApiError> {
-    if change.amount == 0 || change.amount == i64::MIN {
-        return Err(ApiError::new(ApiCode::InvalidRequest, "`amount` must be a non-zero number of credits"));
+    let max = atelier_storage::credits::MAX_AMOUNT;
+    if change.amount == 0 || change.amount.unsigned_abs() > max.unsigned_abs() {
+        let message = format!("`amount` must be a non-zero number of credits, at most {max} either way");
+        return Err(ApiError::new(ApiCode::InvalidRequest, message));
     }
     let note = change.note.as_deref();
     if note.is_some_and(|note| note.chars().count() > 200 || note.chars().any(char::is_control)) {
@@ -165,10 +168,15 @@ pub(crate) async fn credits(
     }
     let now = now_ms();
     let balance = if change.amount > 0 {
-        state.credits.grant(&id, change.amount, Some(admin.id()), note, now).await?
+        state.credits.grant(&id, change.amount, Some(admin.id()), note, now).await
     } else {
-        state.credits.take(&id, -change.amount, Some(admin.id()), note, now).await?
+        state.credits.take(&id, -change.amount, Some(admin.id()), note, now).await
     };
+    let balance = balance.map_err(|err| match err {
+        // The balance would pass the most it can hold.
+        atelier_storage::Error::Conflict(message) => ApiError::new(ApiCode::InvalidRequest, message),
+        other => other.into(),
+    })?;
     Ok(Json(Balance { balance: balance.ok_or_else(|| missing(&id))? }))
 }
 

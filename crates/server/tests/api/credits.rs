@@ -188,10 +188,24 @@ async fn admins_grant_and_take_but_never_below_zero_and_others_may_not() {
         assert_eq!((status, body["code"].as_str()), (402, Some("insufficient_credits")), "{body}");
         let (status, body) = app.send(admin.post(&url).json(&json!({"amount": -20, "note": "correction"}))).await;
         assert_eq!((status, body["balance"].as_i64()), (200, Some(30)), "{body}");
-        assert_eq!(app.send(admin.post(&url).json(&json!({"amount": 0}))).await.0, 400);
+        for amount in [0, i64::MAX - 1, i64::MIN + 1] {
+            let (status, body) = app.send(admin.post(&url).json(&json!({"amount": amount}))).await;
+            assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")), "{amount}: {body}");
+        }
+
         let missing = app.url("/v1/admin/users/nobody/credits");
         assert_eq!(app.send(admin.post(&missing).json(&json!({"amount": 5}))).await.0, 404);
         assert_balanced(&app, &user.id, 30, &format!("{backend:?}")).await;
+        // Filled to its ceiling, a balance refuses one more grant rather than overflowing.
+        let (max_amount, max_balance) = (atelier_storage::credits::MAX_AMOUNT, atelier_storage::credits::MAX_BALANCE);
+        let credits = Credits::new(app.db().clone());
+        for _ in 0..max_balance / max_amount - 1 {
+            credits.grant(&user.id, max_amount, None, Some("fill"), 1).await.unwrap();
+        }
+        let (status, body) = app.send(admin.post(&url).json(&json!({"amount": max_amount}))).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")), "{backend:?}: {body}");
+        let (status, body) = app.send(admin.post(&url).json(&json!({"amount": -max_amount}))).await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
         // Users cannot reach admin routes, whatever they send.
         let (status, body) = app.send(user.client().post(&url).json(&json!({"amount": 1000}))).await;
         assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
