@@ -6,7 +6,7 @@
 //! `internal_error`: a 5xx at the API) is a finding: untrusted input must get a 4xx.
 #![no_main]
 
-use atelier_imaging::{ErrorKind, Limits, NoAssets, Pipeline, RunEnv};
+use atelier_imaging::{ErrorKind, Limits, NoAssets, NoModels, Pipeline, RunEnv};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let Ok(pipeline) = parsed else { return };
     let limits = Limits { max_pixels: 4_000_000, op_timeout_ms: 2_000, ..Limits::default() };
-    if let Err(err) = pipeline.run(image, RunEnv { limits: &limits, assets: &NoAssets }) {
+    if let Err(err) = pipeline.run(image, RunEnv { limits: &limits, assets: &NoAssets, models: &NoModels }) {
         assert!(err.kind() != ErrorKind::Internal, "{}: {err}", err.code());
     }
 });

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use atelier_imaging::{Limits, Pipeline, RunEnv};
+use atelier_imaging::{Limits, NoModels, Pipeline, RunEnv};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -59,7 +59,7 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
     };
     let (pipeline, asset_base) = load_pipeline(&args)?;
     let assets = FileAssets::new(asset_base, limits.clone());
-    let env = RunEnv { limits: &limits, assets: &assets };
+    let env = RunEnv { limits: &limits, assets: &assets, models: &NoModels };
 
     if args.inputs.iter().any(|p| p.as_os_str() == "-") {
         if args.inputs.len() != 1 {

@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use atelier_imaging::{EncodeOptions, Format, Limits, NoAssets, Pipeline, RunEnv};
+use atelier_imaging::{EncodeOptions, Format, Limits, NoAssets, NoModels, Pipeline, RunEnv};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use image::DynamicImage;
 
@@ -16,14 +16,20 @@ fn fixture(width: u32) -> (DynamicImage, Vec<u8>) {
         "convert:format=jpeg,quality=90".into(),
     ])
     .unwrap();
-    let jpeg =
-        resize.run(&bytes, RunEnv { limits: &Limits::default(), assets: &NoAssets }).unwrap().outputs.remove(0).bytes;
+    let jpeg = resize
+        .run(&bytes, RunEnv { limits: &Limits::default(), assets: &NoAssets, models: &NoModels })
+        .unwrap()
+        .outputs
+        .remove(0)
+        .bytes;
     let image = atelier_imaging::decode(&jpeg, &Limits::default(), None).unwrap().image;
     (image, jpeg)
 }
 
 fn run(pipeline: &Pipeline, bytes: &[u8]) -> usize {
-    pipeline.run(bytes, RunEnv { limits: &Limits::default(), assets: &NoAssets }).unwrap().outputs[0].bytes.len()
+    pipeline.run(bytes, RunEnv { limits: &Limits::default(), assets: &NoAssets, models: &NoModels }).unwrap().outputs[0]
+        .bytes
+        .len()
 }
 
 fn decode(c: &mut Criterion) {

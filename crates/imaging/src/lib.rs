@@ -3,20 +3,26 @@
 //! HTTP or SQL. The CLI, the server and the worker all sit on top of it.
 //!
 //! Start at [`Pipeline`]: parse a document, then [`Pipeline::run`] it over an input.
+//! Vision steps call models through the [`Models`] trait, which the vision crate
+//! implements; the core itself runs no model.
 
+pub mod annotations;
 pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod format;
 pub mod limits;
+pub mod models;
 pub mod ops;
 pub mod pipeline;
 
+pub use annotations::Annotations;
 pub use decode::{decode, decode_with, probe, Decoded, Probe, SizeHint};
 pub use encode::{encode, EncodeOptions, Subsampling};
 pub use error::{Code, Error, ErrorKind, Result};
 pub use format::Format;
 pub use limits::{Deadline, Limits};
+pub use models::{DigitReading, FaceAnnotation, ModelError, Models, NoModels, NumberReading};
 pub use ops::{catalogue, Op, OpInfo, OpName};
 pub use pipeline::{parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION};
 pub use pipeline::{Assets, NoAssets, Output, Pipeline, PipelineError, RunEnv, RunOutput, StepTiming};

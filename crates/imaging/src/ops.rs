@@ -5,12 +5,17 @@
 pub mod adjust;
 pub mod augment;
 pub mod blur;
+pub mod blur_faces;
 pub(crate) mod color;
 pub mod convert;
 pub mod crop;
+pub mod detect_faces;
 pub mod flip;
 pub mod geometry;
 pub mod grayscale;
+pub mod pixelate_faces;
+pub mod recognize_digit;
+mod redact;
 pub mod resize;
 pub mod rotate;
 pub mod sharpen;
@@ -22,9 +27,11 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::annotations::{Annotations, Motion};
 use crate::decode::SizeHint;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::limits::{Deadline, Limits};
+use crate::models::{ModelError, Models};
 use crate::pipeline::Assets;
 
 /// The name of every op, as written in pipelines. A closed set: see [`Op`].
@@ -43,6 +50,10 @@ pub enum OpName {
     Watermark,
     Augment,
     Convert,
+    DetectFaces,
+    BlurFaces,
+    PixelateFaces,
+    RecognizeDigit,
 }
 
 impl OpName {
@@ -59,6 +70,10 @@ impl OpName {
         OpName::Watermark,
         OpName::Augment,
         OpName::Convert,
+        OpName::DetectFaces,
+        OpName::BlurFaces,
+        OpName::PixelateFaces,
+        OpName::RecognizeDigit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +90,10 @@ impl OpName {
             OpName::Watermark => "watermark",
             OpName::Augment => "augment",
             OpName::Convert => "convert",
+            OpName::DetectFaces => "detect_faces",
+            OpName::BlurFaces => "blur_faces",
+            OpName::PixelateFaces => "pixelate_faces",
+            OpName::RecognizeDigit => "recognize_digit",
         }
     }
 
@@ -99,6 +118,16 @@ impl OpName {
             OpName::Watermark => "Overlay another image with opacity, gravity, margin and scale",
             OpName::Augment => "Seeded random variants: flips, rotation, crop-scale, colour jitter, noise",
             OpName::Convert => "Choose the output format and encoder settings (quality, progressive, subsampling, ICC)",
+            OpName::DetectFaces => {
+                "Find faces and annotate them (box, score, eyes, nose, mouth, ears); the image is unchanged"
+            }
+            OpName::BlurFaces => "Blur every face: those an earlier detect_faces step found, else detected now",
+            OpName::PixelateFaces => {
+                "Pixelate every face in blocks: those an earlier detect_faces step found, else detected now"
+            }
+            OpName::RecognizeDigit => {
+                "Read a handwritten number (dark ink on light paper) digit by digit into the annotations"
+            }
         }
     }
 }
@@ -125,6 +154,10 @@ pub enum Op {
     Watermark(watermark::Watermark),
     Augment(augment::Augment),
     Convert(convert::Convert),
+    DetectFaces(detect_faces::DetectFaces),
+    BlurFaces(blur_faces::BlurFaces),
+    PixelateFaces(pixelate_faces::PixelateFaces),
+    RecognizeDigit(recognize_digit::RecognizeDigit),
 }
 
 /// A parameter that failed to parse or validate: which field, and why.
@@ -152,6 +185,7 @@ pub struct Ctx<'a> {
     pub limits: &'a Limits,
     pub deadline: Deadline,
     pub assets: &'a dyn Assets,
+    pub models: &'a dyn Models,
     /// Index of the step being run, for error messages.
     pub step: usize,
     /// The image's size before shrink-on-load, when the decoder shrank it for this step:
@@ -161,8 +195,18 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// An error for an op whose parameters are valid but do not suit this image.
-    pub(crate) fn not_applicable(&self, op: OpName, message: impl Into<String>) -> crate::error::Error {
-        crate::error::Error::OpNotApplicable { step: self.step, op: op.as_str(), message: message.into() }
+    pub(crate) fn not_applicable(&self, op: OpName, message: impl Into<String>) -> Error {
+        Error::OpNotApplicable { step: self.step, op: op.as_str(), message: message.into() }
+    }
+
+    /// The pipeline error for a failed model call: the operator's to fix (503
+    /// `vision_unavailable`) or ours (`internal_error`).
+    pub(crate) fn model_error(&self, op: OpName, err: ModelError) -> Error {
+        if err.unavailable {
+            Error::VisionUnavailable { op: op.as_str(), message: err.message }
+        } else {
+            Error::Internal(format!("step {} ({op}): {}", self.step, err.message))
+        }
     }
 }
 
@@ -182,6 +226,10 @@ impl Op {
             OpName::Watermark => Op::Watermark(parse_params(params)?),
             OpName::Augment => Op::Augment(parse_params(params)?),
             OpName::Convert => Op::Convert(parse_params(params)?),
+            OpName::DetectFaces => Op::DetectFaces(parse_params(params)?),
+            OpName::BlurFaces => Op::BlurFaces(parse_params(params)?),
+            OpName::PixelateFaces => Op::PixelateFaces(parse_params(params)?),
+            OpName::RecognizeDigit => Op::RecognizeDigit(parse_params(params)?),
         })
     }
 
@@ -199,6 +247,10 @@ impl Op {
             Op::Watermark(_) => OpName::Watermark,
             Op::Augment(_) => OpName::Augment,
             Op::Convert(_) => OpName::Convert,
+            Op::DetectFaces(_) => OpName::DetectFaces,
+            Op::BlurFaces(_) => OpName::BlurFaces,
+            Op::PixelateFaces(_) => OpName::PixelateFaces,
+            Op::RecognizeDigit(_) => OpName::RecognizeDigit,
         }
     }
 
@@ -207,6 +259,12 @@ impl Op {
         match self {
             Op::Augment(augment) => augment.variants,
             Op::Blur(_) | Op::Sharpen(_) | Op::Watermark(_) | Op::Rotate(_) => 2,
+            // A model run takes tens of milliseconds where a pixel op takes a few. The
+            // redaction ops pay for a detection whether or not an earlier step did it:
+            // the price of a step must not depend on the steps around it.
+            Op::DetectFaces(_) => 3,
+            Op::BlurFaces(_) | Op::PixelateFaces(_) => 4,
+            Op::RecognizeDigit(_) => 2,
             Op::Convert(_) => 0,
             _ => 1,
         }
@@ -222,9 +280,15 @@ impl Op {
         }
     }
 
-    /// Applies a one-image-in, one-image-out op. [`Op::Augment`] and [`Op::Convert`] act on
-    /// the pipeline's frames instead and are handled by the pipeline.
-    pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
+    /// Applies a one-image-in, one-image-out op, which may read and write the image's
+    /// annotations. [`Op::Augment`] and [`Op::Convert`] act on the pipeline's frames
+    /// instead and are handled by the pipeline.
+    pub(crate) fn apply(
+        &self,
+        image: DynamicImage,
+        annotations: &mut Annotations,
+        ctx: &Ctx<'_>,
+    ) -> Result<DynamicImage> {
         match self {
             Op::Resize(op) => op.apply(image, ctx),
             Op::Thumbnail(op) => op.apply(image, ctx),
@@ -236,7 +300,34 @@ impl Op {
             Op::Grayscale(op) => Ok(op.apply(image)),
             Op::Adjust(op) => Ok(op.apply(image)),
             Op::Watermark(op) => op.apply(image, ctx),
+            Op::DetectFaces(op) => op.apply(&image, annotations, ctx).map(|()| image),
+            Op::BlurFaces(op) => op.apply(image, annotations, ctx),
+            Op::PixelateFaces(op) => op.apply(image, annotations, ctx),
+            Op::RecognizeDigit(op) => op.apply(&image, annotations, ctx).map(|()| image),
             Op::Augment(_) | Op::Convert(_) => Ok(image),
+        }
+    }
+
+    /// How this op moves the pixels of a `size` image, for annotations to follow.
+    /// [`Op::Augment`] is the pipeline's: its variants lose positions, its original keeps them.
+    pub(crate) fn motion(&self, size: (u32, u32)) -> Motion {
+        match self {
+            Op::Resize(op) => op.motion(size),
+            Op::Thumbnail(op) => op.motion(size),
+            Op::Crop(op) => op.motion(size),
+            Op::Rotate(op) => op.motion(size),
+            Op::Flip(op) => op.motion(size),
+            Op::Augment(_) => Motion::Lost,
+            Op::Blur(_)
+            | Op::Sharpen(_)
+            | Op::Grayscale(_)
+            | Op::Adjust(_)
+            | Op::Watermark(_)
+            | Op::Convert(_)
+            | Op::DetectFaces(_)
+            | Op::BlurFaces(_)
+            | Op::PixelateFaces(_)
+            | Op::RecognizeDigit(_) => Motion::Still,
         }
     }
 }
@@ -285,6 +376,10 @@ fn info(name: OpName) -> OpInfo {
         OpName::Watermark => entry(name, Op::Watermark),
         OpName::Augment => entry(name, Op::Augment),
         OpName::Convert => entry(name, Op::Convert),
+        OpName::DetectFaces => entry(name, Op::DetectFaces),
+        OpName::BlurFaces => entry(name, Op::BlurFaces),
+        OpName::PixelateFaces => entry(name, Op::PixelateFaces),
+        OpName::RecognizeDigit => entry(name, Op::RecognizeDigit),
     }
 }
 

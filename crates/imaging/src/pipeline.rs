@@ -1,5 +1,6 @@
 //! Pipelines: a versioned document of steps, parsed into a validated [`Pipeline`], and run
-//! over one input image to produce encoded outputs (one, or one per `augment` variant).
+//! over one input image to produce encoded outputs (one, or one per `augment` variant),
+//! each with the annotations its vision steps made.
 
 mod parse;
 mod url;
@@ -16,11 +17,13 @@ pub use url::{
     parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION, MAX_OPTIONS_LEN, MAX_SEGMENTS,
 };
 
+use crate::annotations::{Annotations, Motion};
 use crate::decode::{self, Decoded};
 use crate::encode::{self, EncodeOptions};
 use crate::error::{panic_message, Error, Result};
 use crate::format::Format;
 use crate::limits::{Deadline, Limits};
+use crate::models::Models;
 use crate::ops::augment::Variant;
 use crate::ops::{Ctx, Op, OpName};
 
@@ -61,6 +64,9 @@ impl Assets for NoAssets {
 pub struct RunEnv<'a> {
     pub limits: &'a Limits,
     pub assets: &'a dyn Assets,
+    /// The vision models ([`crate::NoModels`] where there are none: vision steps then fail
+    /// as `vision_unavailable` and every other step works).
+    pub models: &'a dyn Models,
 }
 
 /// One encoded result of a run.
@@ -72,6 +78,8 @@ pub struct Output {
     pub height: u32,
     /// Set for outputs made by `augment`: the variant's seed and the parameters drawn.
     pub variant: Option<Variant>,
+    /// What vision steps found, in this output's pixels; empty when there were none.
+    pub annotations: Annotations,
 }
 
 /// Everything a run produced, and what it read.
@@ -97,6 +105,7 @@ pub struct StepTiming {
 struct Frame {
     image: DynamicImage,
     variant: Option<Variant>,
+    annotations: Annotations,
 }
 
 impl Pipeline {
@@ -145,12 +154,12 @@ impl Pipeline {
     /// Runs the steps on an image decoded already.
     pub fn run_decoded(&self, decoded: Decoded, env: RunEnv<'_>) -> Result<RunOutput> {
         let shrunk = (decoded.image.width(), decoded.image.height()) != (decoded.source_width, decoded.source_height);
-        let mut frames = vec![Frame { image: decoded.image, variant: None }];
+        let mut frames = vec![Frame { image: decoded.image, variant: None, annotations: Annotations::default() }];
         let mut steps = Vec::with_capacity(self.steps.len());
         for (step, op) in self.steps.iter().enumerate() {
             let logical_size = (step == 0 && shrunk).then_some((decoded.source_width, decoded.source_height));
             let deadline = Deadline::after(env.limits.op_timeout());
-            let ctx = Ctx { limits: env.limits, deadline, assets: env.assets, step, logical_size };
+            let ctx = Ctx { limits: env.limits, deadline, assets: env.assets, models: env.models, step, logical_size };
             let started = Instant::now();
             frames = guarded(step, op, || apply_step(op, frames, &ctx))?;
             steps.push(StepTiming { op: op.name(), elapsed: started.elapsed() });
@@ -168,6 +177,7 @@ impl Pipeline {
                     width: frame.image.width(),
                     height: frame.image.height(),
                     variant: frame.variant,
+                    annotations: frame.annotations,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -195,15 +205,25 @@ fn apply_step(op: &Op, frames: Vec<Frame>, ctx: &Ctx<'_>) -> Result<Vec<Frame>> 
         match op {
             Op::Augment(augment) => {
                 let variants = augment.variants(&frame.image, ctx)?;
+                // Each variant is randomly cropped, turned and flipped: positions are lost.
+                let mut moved = frame.annotations.clone();
+                moved.follow(Motion::Lost, (0, 0), ctx.step, op.name());
                 if augment.keep_original {
-                    out.push(Frame { image: frame.image, variant: frame.variant });
+                    out.push(Frame { image: frame.image, variant: frame.variant, annotations: frame.annotations });
                 }
-                out.extend(variants.into_iter().map(|(image, variant)| Frame { image, variant: Some(variant) }));
+                out.extend(variants.into_iter().map(|(image, variant)| Frame {
+                    image,
+                    variant: Some(variant),
+                    annotations: moved.clone(),
+                }));
             }
             _ => {
-                let image = op.apply(frame.image, ctx)?;
+                let motion = op.motion((frame.image.width(), frame.image.height()));
+                let mut annotations = frame.annotations;
+                let image = op.apply(frame.image, &mut annotations, ctx)?;
                 ctx.deadline.check()?;
-                out.push(Frame { image, variant: frame.variant });
+                annotations.follow(motion, (image.width(), image.height()), ctx.step, op.name());
+                out.push(Frame { image, variant: frame.variant, annotations });
             }
         }
     }

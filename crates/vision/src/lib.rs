@@ -6,10 +6,15 @@
 //! Start at [`Vision`]: build one per process from a [`SessionConfig`]; nothing is loaded
 //! until a model is first used, so a machine without ONNX Runtime or without the model
 //! files still starts, and the failing call says what to fix ([`ErrorKind::Unavailable`]).
+//!
+//! `Vision` implements the imaging core's [`atelier_imaging::Models`], which is how the
+//! pipeline ops `detect_faces`, `blur_faces`, `pixelate_faces` and `recognize_digit` run
+//! these models: hand a `&Vision` to a run as `RunEnv::models`.
 
 pub mod digits;
 pub mod error;
 pub mod faces;
+mod imaging;
 pub mod models;
 mod resize;
 pub mod runtime;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atelier_imaging::{Limits, NoAssets, Pipeline, RunEnv, RunOutput};
+use atelier_imaging::{Limits, NoAssets, NoModels, Pipeline, RunEnv, RunOutput};
 use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue, Scope, Workers};
 
 use crate::metrics::{RunOutcome, WorkerMetrics};
@@ -261,7 +261,9 @@ impl Worker {
     ) -> Result<Result<RunOutput, ItemResult>, Error> {
         let limits = self.config.limits.clone();
         let mut task = tokio::task::spawn_blocking(move || {
-            catch_unwind(AssertUnwindSafe(|| pipeline.run(&bytes, RunEnv { limits: &limits, assets: &NoAssets })))
+            catch_unwind(AssertUnwindSafe(|| {
+                pipeline.run(&bytes, RunEnv { limits: &limits, assets: &NoAssets, models: &NoModels })
+            }))
         });
         let joined = loop {
             tokio::select! {

@@ -192,7 +192,11 @@ fn the_ops_command_lists_the_catalogue_for_people_and_machines() {
             "adjust",
             "watermark",
             "augment",
-            "convert"
+            "convert",
+            "detect_faces",
+            "blur_faces",
+            "pixelate_faces",
+            "recognize_digit"
         ]
     );
     let text = String::from_utf8(atelier(&["ops"], dir.path()).stdout).unwrap();

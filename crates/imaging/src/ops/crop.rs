@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::geometry::Gravity;
 use super::resize::MAX_SIDE;
 use super::{check_range, Ctx, FieldError, OpName, Params};
+use crate::annotations::Motion;
 use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -73,5 +74,13 @@ impl Crop {
             .rectangle(image.width(), image.height())
             .map_err(|message| ctx.not_applicable(OpName::Crop, message))?;
         Ok(image.crop_imm(x, y, w, h))
+    }
+
+    pub(crate) fn motion(&self, (w, h): (u32, u32)) -> Motion {
+        match self.rectangle(w, h) {
+            Ok((x, y, _, _)) => Motion::scale_shift(1.0, -f64::from(x), 1.0, -f64::from(y)),
+            // The step fails, so nothing follows it.
+            Err(_) => Motion::Still,
+        }
     }
 }

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, Params};
+use crate::annotations::Motion;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -37,6 +38,15 @@ impl Flip {
             Direction::Horizontal => image.fliph(),
             Direction::Vertical => image.flipv(),
             Direction::Both => image.rotate180(),
+        }
+    }
+
+    pub(crate) fn motion(&self, (w, h): (u32, u32)) -> Motion {
+        let (w, h) = (f64::from(w), f64::from(h));
+        match self.direction {
+            Direction::Horizontal => Motion::scale_shift(-1.0, w, 1.0, 0.0),
+            Direction::Vertical => Motion::scale_shift(1.0, 0.0, -1.0, h),
+            Direction::Both => Motion::scale_shift(-1.0, w, -1.0, h),
         }
     }
 }

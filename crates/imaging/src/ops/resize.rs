@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::geometry::{Color, Gravity};
 use super::{check_range, color, Ctx, FieldError, Params};
+use crate::annotations::Motion;
 use crate::decode::SizeHint;
 use crate::error::{Error, Result};
 
@@ -168,6 +169,16 @@ impl Resize {
         let mut canvas = color::canvas_like(&scaled, plan.canvas.0, plan.canvas.1, self.background.0);
         color::paste(&mut canvas, &scaled, plan.offset.0, plan.offset.1);
         Ok(canvas)
+    }
+
+    /// The source window is scaled to the scaled size and placed at the offset. Planned on
+    /// the image as it is: only a first step sees a shrunk-on-load image, and a first step
+    /// has no annotations to move.
+    pub(crate) fn motion(&self, (w, h): (u32, u32)) -> Motion {
+        let plan = self.plan(w, h);
+        let (left, top, win_w, win_h) = plan.source;
+        let (sx, sy) = (f64::from(plan.scaled.0) / win_w, f64::from(plan.scaled.1) / win_h);
+        Motion::scale_shift(sx, f64::from(plan.offset.0) - left * sx, sy, f64::from(plan.offset.1) - top * sy)
     }
 }
 

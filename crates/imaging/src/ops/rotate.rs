@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::geometry::Color;
 use super::{check_range, color, Ctx, FieldError, Params};
+use crate::annotations::Motion;
 use crate::error::Result;
 use crate::limits::Deadline;
 
@@ -38,6 +39,26 @@ impl Rotate {
     pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
         rotate(image, self.angle, self.background, self.expand, ctx)
     }
+
+    /// Quarter turns move every pixel exactly; any other angle tilts boxes, which an
+    /// axis-aligned box cannot follow.
+    pub(crate) fn motion(&self, (w, h): (u32, u32)) -> Motion {
+        let (w, h) = (f64::from(w), f64::from(h));
+        match quarter_turns(self.angle) {
+            Some(0) => Motion::Still,
+            // Clockwise on screen (y down): (x, y) goes to (h - y, x).
+            Some(1) => Motion::Affine([0.0, -1.0, h, 1.0, 0.0, 0.0]),
+            Some(2) => Motion::Affine([-1.0, 0.0, w, 0.0, -1.0, h]),
+            Some(_) => Motion::Affine([0.0, 1.0, 0.0, -1.0, 0.0, w]),
+            None => Motion::Lost,
+        }
+    }
+}
+
+/// The number of clockwise quarter turns (0..=3) when `angle` is a multiple of 90 degrees.
+fn quarter_turns(angle: f32) -> Option<u32> {
+    let right_angles = angle.rem_euclid(360.0) / 90.0;
+    ((right_angles - right_angles.round()).abs() < 1e-4).then(|| right_angles.round() as u32 % 4)
 }
 
 pub(crate) fn rotate(
@@ -47,16 +68,15 @@ pub(crate) fn rotate(
     expand: bool,
     ctx: &Ctx<'_>,
 ) -> Result<DynamicImage> {
-    let angle = angle.rem_euclid(360.0);
-    let right_angles = angle / 90.0;
-    if (right_angles - right_angles.round()).abs() < 1e-4 {
-        return Ok(match right_angles.round() as u32 % 4 {
+    if let Some(turns) = quarter_turns(angle) {
+        return Ok(match turns {
             1 => image.rotate90(),
             2 => image.rotate180(),
             3 => image.rotate270(),
             _ => image,
         });
     }
+    let angle = angle.rem_euclid(360.0);
     let (w, h) = (f64::from(image.width()), f64::from(image.height()));
     let radians = f64::from(angle).to_radians();
     let (sin, cos) = radians.sin_cos();

@@ -1,10 +1,14 @@
 //! Behaviour of each op on small synthetic images, where the right answer is known exactly.
+//! The vision ops, which need a (fake) model, are in `vision`.
+
+mod vision;
 
 use std::sync::Arc;
 
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 use super::{catalogue, Ctx, Op, OpName};
+use crate::annotations::Annotations;
 use crate::error::Code;
 use crate::limits::{Deadline, Limits};
 use crate::pipeline::Assets;
@@ -30,8 +34,15 @@ fn run(text: &str, image: DynamicImage) -> crate::Result<DynamicImage> {
     let mark = DynamicImage::ImageRgba8(RgbaImage::from_pixel(4, 4, Rgba([255, 0, 0, 255])));
     let assets = OneAsset(Arc::new(mark));
     let limits = Limits::default();
-    let ctx = Ctx { limits: &limits, deadline: Deadline::never(), assets: &assets, step: 3, logical_size: None };
-    op(text).apply(image, &ctx)
+    let ctx = Ctx {
+        limits: &limits,
+        deadline: Deadline::never(),
+        assets: &assets,
+        models: &crate::NoModels,
+        step: 3,
+        logical_size: None,
+    };
+    op(text).apply(image, &mut Annotations::default(), &ctx)
 }
 
 /// A 4x2 RGB image whose pixels are all different: [0,1,2,3 / 4,5,6,7] * 30 in red.
@@ -190,8 +201,14 @@ fn augment_is_reproducible_from_the_seed_and_records_its_draws() {
     let image = DynamicImage::ImageRgb8(RgbImage::from_fn(40, 30, |x, y| Rgb([(x * 6) as u8, (y * 8) as u8, 90])));
     let Op::Augment(augment) = op("augment:variants=5,seed=7,noise=4,flip_vertical=0.5") else { unreachable!() };
     let limits = Limits::default();
-    let ctx =
-        Ctx { limits: &limits, deadline: Deadline::never(), assets: &crate::NoAssets, step: 0, logical_size: None };
+    let ctx = Ctx {
+        limits: &limits,
+        deadline: Deadline::never(),
+        assets: &crate::NoAssets,
+        models: &crate::NoModels,
+        step: 0,
+        logical_size: None,
+    };
     let first = augment.variants(&image, &ctx).unwrap();
     let second = augment.variants(&image, &ctx).unwrap();
     assert_eq!(first.len(), 5);
@@ -218,12 +235,13 @@ fn a_passed_deadline_stops_long_ops_with_a_timeout() {
         limits: &limits,
         deadline: Deadline::after(std::time::Duration::ZERO),
         assets: &crate::NoAssets,
+        models: &crate::NoModels,
         step: 0,
         logical_size: None,
     };
     std::thread::sleep(std::time::Duration::from_millis(2));
     for text in ["blur:sigma=3", "blur:sigma=50", "rotate:angle=33", "sharpen"] {
-        let err = op(text).apply(big.clone(), &ctx).unwrap_err();
+        let err = op(text).apply(big.clone(), &mut Annotations::default(), &ctx).unwrap_err();
         assert_eq!(err.code(), Code::Timeout, "{text}");
     }
 }
@@ -234,7 +252,8 @@ fn the_catalogue_lists_every_op_with_a_schema_defaults_and_a_cost() {
     assert_eq!(catalogue.len(), OpName::ALL.len());
     for info in &catalogue {
         assert_eq!(OpName::parse(info.name.as_str()), Some(info.name));
-        assert!(info.parameters.get("properties").is_some() || info.name == OpName::Grayscale, "{}", info.name);
+        let takes_none = matches!(info.name, OpName::Grayscale | OpName::RecognizeDigit);
+        assert!(info.parameters.get("properties").is_some() || takes_none, "{}", info.name);
         assert!(info.defaults.is_object(), "{}", info.name);
         assert!(!info.summary.is_empty());
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::geometry::Gravity;
 use super::resize::{Filter, Fit, Resize, MAX_SIDE};
 use super::{check_range, Ctx, FieldError, Params};
+use crate::annotations::Motion;
 use crate::decode::SizeHint;
 use crate::error::Result;
 
@@ -64,5 +65,9 @@ impl Thumbnail {
 
     pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
         self.as_resize().apply(image, ctx)
+    }
+
+    pub(crate) fn motion(&self, size: (u32, u32)) -> Motion {
+        self.as_resize().motion(size)
     }
 }

@@ -27,7 +27,7 @@ fn errors_name_the_step_and_the_field() {
         (r#"{"version":1,"steps":[{"op":"watermark"}]}"#, "steps[0].image: name the overlay image"),
         (r#"{"version":1,"steps":[{"op":"resize","width":10,"colour":"red"}]}"#, "steps[0].colour: unknown field `colour`, expected one of `width`, `height`, `fit`, `filter`, `upscale`, `gravity`, `background`"),
         (r#"{"version":1,"steps":[{"op":"resize","width":10,"fit":"squash"}]}"#, "steps[0].fit: unknown variant `squash`, expected one of `inside`, `contain`, `cover`, `fill`"),
-        (r#"{"version":1,"steps":[{"op":"enhance"}]}"#, "steps[0].op: unknown op `enhance`; known ops: resize, thumbnail, crop, rotate, flip, blur, sharpen, grayscale, adjust, watermark, augment, convert"),
+        (r#"{"version":1,"steps":[{"op":"enhance"}]}"#, "steps[0].op: unknown op `enhance`; known ops: resize, thumbnail, crop, rotate, flip, blur, sharpen, grayscale, adjust, watermark, augment, convert, detect_faces, blur_faces, pixelate_faces, recognize_digit"),
         (r#"{"version":1,"steps":[{"width":10}]}"#, "steps[0].op: missing: every step names its op"),
         (r#"{"version":1,"steps":[{"op":7}]}"#, "steps[0].op: must be a string"),
         (r#"{"version":1,"steps":["resize"]}"#, "steps[0]: a step must be an object with an `op` key"),
@@ -90,6 +90,7 @@ fn cost_counts_each_step_once_per_image_it_runs_on() {
         (&["resize:width=10", "blur", "convert:format=png"], 3),
         (&["augment:variants=4", "resize:width=10"], 4 + 4),
         (&["augment:variants=2,keep_original=true", "sharpen"], 2 + 3 * 2),
+        (&["detect_faces", "blur_faces", "recognize_digit"], 3 + 4 + 2),
     ];
     for (steps, cost) in cases {
         assert_eq!(Pipeline::parse_inline(steps).unwrap().cost(), *cost, "{steps:?}");
@@ -109,7 +110,7 @@ fn the_last_convert_decides_the_output_format() {
 #[test]
 fn augment_fan_out_is_refused_before_any_variant_is_made() {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/chelsea.bmp")).unwrap();
-    let env = super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets };
+    let env = super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets, models: &crate::NoModels };
     let pipeline = Pipeline::parse_inline(&["augment:variants=64", "augment:variants=5"]).unwrap();
     let err = pipeline.run(&bytes, env).unwrap_err();
     assert_eq!(err.code(), crate::Code::TooManyOutputs);
@@ -121,7 +122,7 @@ fn augment_fan_out_is_refused_before_any_variant_is_made() {
 #[test]
 fn a_run_reports_each_step_and_its_time_in_pipeline_order() {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/chelsea.bmp")).unwrap();
-    let env = super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets };
+    let env = super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets, models: &crate::NoModels };
     let pipeline = Pipeline::parse_inline(&["resize:width=40", "blur", "convert:format=png"]).unwrap();
     let run = pipeline.run(&bytes, env).unwrap();
     let ops: Vec<OpName> = run.steps.iter().map(|step| step.op).collect();

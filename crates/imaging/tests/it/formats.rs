@@ -1,14 +1,16 @@
 //! Encoding: every output format and setting, metadata stripping and ICC passthrough,
 //! checked by reading the produced bytes back.
 
-use atelier_imaging::{Format, Limits, NoAssets, Pipeline, RunEnv};
+use atelier_imaging::{Format, Limits, NoAssets, NoModels, Pipeline, RunEnv};
 use image::ImageDecoder;
 
 use crate::support::photo;
 
 fn run(input: &str, steps: &[&str]) -> atelier_imaging::Output {
     let pipeline = Pipeline::parse_inline(steps).unwrap();
-    let mut run = pipeline.run(&photo(input), RunEnv { limits: &Limits::default(), assets: &NoAssets }).unwrap();
+    let mut run = pipeline
+        .run(&photo(input), RunEnv { limits: &Limits::default(), assets: &NoAssets, models: &NoModels })
+        .unwrap();
     assert_eq!(run.outputs.len(), 1);
     run.outputs.remove(0)
 }

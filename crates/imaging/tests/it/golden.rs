@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use atelier_imaging::{Assets, Limits, Pipeline, RunEnv};
+use atelier_imaging::{Assets, Limits, NoModels, Pipeline, RunEnv};
 use image::{ColorType, DynamicImage};
 
 use crate::support::{photo, test_data_dir};
@@ -36,7 +36,7 @@ fn check(name: &str, input: &str, steps: &[&str], size: (u32, u32), color: Color
     steps.push("convert:format=png,compression=1");
     let pipeline = Pipeline::parse_inline(&steps).unwrap_or_else(|err| panic!("{name}: {err}"));
     let bytes = photo(input);
-    let env = RunEnv { limits: &Limits::default(), assets: &TestAssets };
+    let env = RunEnv { limits: &Limits::default(), assets: &TestAssets, models: &NoModels };
     let run = pipeline.run(&bytes, env).unwrap_or_else(|err| panic!("{name}: {err}"));
     assert_eq!(run.outputs.len(), 1, "{name}");
     let got = image::load_from_memory(&run.outputs[0].bytes).unwrap();

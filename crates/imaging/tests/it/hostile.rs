@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use atelier_imaging::{decode, probe, Code, ErrorKind, Limits, NoAssets, Pipeline, RunEnv, SizeHint};
+use atelier_imaging::{decode, probe, Code, ErrorKind, Limits, NoAssets, NoModels, Pipeline, RunEnv, SizeHint};
 
 use crate::support::{
     bmp, bmp_rgb, env_flag, exif_app1_payload, files_in, gif_animation, gif_frame, gif_header, gradient, jpeg_rebuilt,
@@ -240,7 +240,9 @@ fn hostile_pipelines_over_a_valid_image_fail_with_a_client_error() {
     let mut failures = Vec::new();
     for (steps, expected) in rows {
         let pipeline = Pipeline::parse_inline(steps).unwrap_or_else(|err| panic!("{steps:?} is valid: {err}"));
-        let run = metered(|| pipeline.run(&image, RunEnv { limits: &limits, assets: &NoAssets }).map(|_| ()));
+        let run = metered(|| {
+            pipeline.run(&image, RunEnv { limits: &limits, assets: &NoAssets, models: &NoModels }).map(|_| ())
+        });
         match run.result {
             Err(panic) => failures.push(format!("{steps:?}: panicked: {panic}")),
             Ok(Ok(())) => failures.push(format!("{steps:?}: succeeded, expected {expected}")),
@@ -329,7 +331,7 @@ fn the_committed_hostile_corpus_stays_under_2_mb() {
 fn check_contract(label: &str, bytes: &[u8]) -> Vec<String> {
     let limits = Limits::default();
     let thumbnail = Pipeline::parse_inline(&["thumbnail:width=64"]).expect("a valid pipeline");
-    let env = RunEnv { limits: &limits, assets: &NoAssets };
+    let env = RunEnv { limits: &limits, assets: &NoAssets, models: &NoModels };
     let hint = Some(SizeHint { width: 64, height: 64 });
     let pipeline_codes = [DECODE_CODES, PIPELINE_EXTRA_CODES].concat();
     let mut problems = Vec::new();

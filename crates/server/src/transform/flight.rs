@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use atelier_imaging::{Limits, NoAssets, Pipeline, RunEnv};
+use atelier_imaging::{Limits, NoAssets, NoModels, Pipeline, RunEnv};
 use atelier_storage::{now_ms, BlobKey, BlobStore, Credits, ErrorKind};
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -154,7 +154,9 @@ impl Drop for Landing {
 /// Runs the pipeline on a blocking thread (it is CPU work) and returns its one output.
 async fn render(pipeline: Pipeline, source: Bytes, limits: Limits) -> Outcome {
     let joined = tokio::task::spawn_blocking(move || {
-        catch_unwind(AssertUnwindSafe(|| pipeline.run(&source, RunEnv { limits: &limits, assets: &NoAssets })))
+        catch_unwind(AssertUnwindSafe(|| {
+            pipeline.run(&source, RunEnv { limits: &limits, assets: &NoAssets, models: &NoModels })
+        }))
     })
     .await;
     let internal = |message: &str| ApiError::new(ApiCode::Internal, message.to_string());

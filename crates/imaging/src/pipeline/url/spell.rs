@@ -72,7 +72,12 @@ pub(super) fn spell(op: &Op, form: Form) -> Option<String> {
             }
         }
         // The URL parser never makes these; spelled by name so they still change a key.
-        Op::Watermark(_) | Op::Augment(_) => op.name().as_str().to_string(),
+        Op::Watermark(_)
+        | Op::Augment(_)
+        | Op::DetectFaces(_)
+        | Op::BlurFaces(_)
+        | Op::PixelateFaces(_)
+        | Op::RecognizeDigit(_) => op.name().as_str().to_string(),
         Op::Convert(_) => return None,
     };
     Some(text)

@@ -286,7 +286,8 @@ fn segments_become_the_pipeline_ops_in_order_then_one_convert() {
 #[test]
 fn a_parsed_url_runs_on_a_real_photo() {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/chelsea.bmp")).unwrap();
-    let env = super::super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets };
+    let env =
+        super::super::RunEnv { limits: &crate::Limits::default(), assets: &crate::NoAssets, models: &crate::NoModels };
     let options = parse("rs:cover:40:30:north/bl:1/q:70", "webp");
     let out = options.pipeline().run(&bytes, env).unwrap();
     let output = &out.outputs[0];
