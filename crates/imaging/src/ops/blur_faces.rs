@@ -6,8 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::blur::gaussian;
-use super::detect_faces::known_or_detected;
-use super::redact::{put_back, region};
+use super::redact::{each_face, put_back};
 use super::{check_range, Ctx, FieldError, OpName, Params};
 use crate::annotations::Annotations;
 use crate::error::Result;
@@ -40,20 +39,16 @@ impl Params for BlurFaces {
 impl BlurFaces {
     pub(crate) fn apply(
         &self,
-        mut image: DynamicImage,
+        image: DynamicImage,
         annotations: &mut Annotations,
         ctx: &Ctx<'_>,
     ) -> Result<DynamicImage> {
-        let faces = known_or_detected(&image, annotations, OpName::BlurFaces, ctx)?;
-        let size = (image.width(), image.height());
-        for face in &faces {
-            let Some(rect) = region(face, self.padding, size) else { continue };
+        each_face(image, annotations, OpName::BlurFaces, self.padding, ctx, |image, rect| {
             // Only the region is filtered, its edges extended by clamping: nothing from
             // outside the face is mixed in, and the cost follows the faces, not the photo.
             let patch = image.crop_imm(rect.0, rect.1, rect.2, rect.3);
             let blurred = gaussian(&patch, self.sigma, &ctx.deadline)?;
-            put_back(&mut image, &blurred, rect)?;
-        }
-        Ok(image)
+            put_back(image, &blurred, rect)
+        })
     }
 }

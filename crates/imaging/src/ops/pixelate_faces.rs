@@ -5,8 +5,7 @@ use image::DynamicImage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::detect_faces::known_or_detected;
-use super::redact::{bytes_mut, region, Rect};
+use super::redact::{bytes_mut, each_face, Rect};
 use super::{check_range, Ctx, FieldError, OpName, Params};
 use crate::annotations::Annotations;
 use crate::error::Result;
@@ -40,18 +39,13 @@ impl Params for PixelateFaces {
 impl PixelateFaces {
     pub(crate) fn apply(
         &self,
-        mut image: DynamicImage,
+        image: DynamicImage,
         annotations: &mut Annotations,
         ctx: &Ctx<'_>,
     ) -> Result<DynamicImage> {
-        let faces = known_or_detected(&image, annotations, OpName::PixelateFaces, ctx)?;
-        let size = (image.width(), image.height());
-        for face in &faces {
-            if let Some(rect) = region(face, self.padding, size) {
-                pixelate(&mut image, rect, self.block, &ctx.deadline)?;
-            }
-        }
-        Ok(image)
+        each_face(image, annotations, OpName::PixelateFaces, self.padding, ctx, |image, rect| {
+            pixelate(image, rect, self.block, &ctx.deadline)
+        })
     }
 }
 

@@ -1,10 +1,34 @@
-//! What `blur_faces` and `pixelate_faces` share: the pixel rectangle a face covers once
-//! padded, and rewriting such a rectangle in place without changing the image's layout.
+//! What `blur_faces` and `pixelate_faces` share: finding the faces, the pixel rectangle a
+//! face covers once padded, and rewriting such a rectangle in place without changing the
+//! image's layout.
 
 use image::DynamicImage;
 
+use super::detect_faces::known_or_detected;
+use super::{Ctx, OpName};
+use crate::annotations::Annotations;
 use crate::error::{Error, Result};
 use crate::models::FaceAnnotation;
+
+/// Runs `redact` on the padded rectangle of every face in `image`: those an earlier
+/// `detect_faces` step found, else those detected now for `op`.
+pub(crate) fn each_face(
+    mut image: DynamicImage,
+    annotations: &mut Annotations,
+    op: OpName,
+    padding: f32,
+    ctx: &Ctx<'_>,
+    mut redact: impl FnMut(&mut DynamicImage, Rect) -> Result<()>,
+) -> Result<DynamicImage> {
+    let faces = known_or_detected(&image, annotations, op, ctx)?;
+    let size = (image.width(), image.height());
+    for face in &faces {
+        if let Some(rect) = region(face, padding, size) {
+            redact(&mut image, rect)?;
+        }
+    }
+    Ok(image)
+}
 
 /// A rectangle of whole pixels: left, top, width, height.
 pub(crate) type Rect = (u32, u32, u32, u32);
