@@ -4,35 +4,9 @@
 
 use atelier_storage::{ApiKeys, Db, Invites, NewApiKey, Quotas, Redeemed, Role, Rotation, Sessions, Users};
 
-struct Fixture {
-    name: &'static str,
-    db: Db,
-    _dir: Option<tempfile::TempDir>,
-}
+mod support;
 
-async fn fixtures() -> Vec<Fixture> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
-    let mut out = vec![Fixture { name: "sqlite", db: migrated(&url).await, _dir: Some(dir) }];
-    match std::env::var("ATELIER_TEST_POSTGRES") {
-        Ok(base) => out.push(Fixture {
-            name: "postgres",
-            db: migrated(&Db::create_scratch_database(&base).await.unwrap()).await,
-            _dir: None,
-        }),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("CI must test PostgreSQL: run the tests through scripts/test.sh")
-        }
-        Err(_) => {}
-    }
-    out
-}
-
-async fn migrated(url: &str) -> Db {
-    let db = Db::connect(url).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
+use support::{fixtures, Fixture};
 
 async fn user(db: &Db, email: &str) -> String {
     Users::new(db.clone()).create(email, "$argon2id$fake", Role::User, 1).await.unwrap().unwrap().id
