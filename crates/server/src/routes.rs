@@ -106,6 +106,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
     }
 }
 
+/// The query of every list route that pages by cursor and nothing else.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// `next_cursor` from the previous page.
+    #[param(min_length = 1)]
+    pub cursor: Option<String>,
+    /// 1 to 100; 20 by default.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
 /// A checked page request: `limit` in 1..=100 (default 20), and the cursor as given.
 pub(crate) struct Page {
     pub cursor: Option<String>,

@@ -6,24 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::AdminCaller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::routes::jobs::{page_of, JobList, ListQuery};
 use crate::routes::me::{QuotasView, UserView};
-use crate::routes::{AppJson, AppPath, AppQuery, Page};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct UserQuery {
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
-    /// 1 to 100, default 20.
-    pub limit: Option<u32>,
-}
+use crate::routes::{AppJson, AppPath, AppQuery, Page, PageQuery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UserList {
@@ -37,7 +27,7 @@ pub(crate) struct UserList {
     get,
     path = "/v1/admin/users",
     tag = "admin",
-    params(UserQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of accounts", body = UserList),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
@@ -48,7 +38,7 @@ pub(crate) struct UserList {
 pub(crate) async fn users(
     State(state): State<AppState>,
     _admin: AdminCaller,
-    AppQuery(query): AppQuery<UserQuery>,
+    AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<UserList>, ApiError> {
     let page = Page::new(query.cursor, query.limit)?;
     // The cursor is the last email of the previous page; anything else was not given out.

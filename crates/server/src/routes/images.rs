@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures::TryStreamExt;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{image_response, is_form, AppPath, AppQuery, Page};
+use super::{image_response, is_form, AppPath, AppQuery, Page, PageQuery};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
@@ -148,18 +148,6 @@ pub(crate) async fn original(
     image_response(bytes, atelier_imaging::Format::from_name(&record.format))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    /// `next_cursor` from the previous page.
-    #[param(min_length = 1)]
-    cursor: Option<String>,
-    /// 1 to 100; 20 by default.
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ImageList {
     items: Vec<ImageView>,
@@ -173,7 +161,7 @@ pub(crate) struct ImageList {
     get,
     path = "/v1/images",
     tag = "images",
-    params(ListQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page", body = ImageList),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
@@ -182,7 +170,7 @@ pub(crate) struct ImageList {
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(params): AppQuery<ListQuery>,
+    AppQuery(params): AppQuery<PageQuery>,
 ) -> Result<Json<ImageList>, ApiError> {
     let page = Page::new(params.cursor, params.limit)?;
     if let Some(cursor) = page.cursor.as_deref() {

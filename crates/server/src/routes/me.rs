@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthConfig, Caller, Via};
 use crate::error::{ApiCode, ApiError, ErrorBody};
 use crate::routes::account::hash;
-use crate::routes::{AppJson, AppQuery, Page};
+use crate::routes::{AppJson, AppQuery, Page, PageQuery};
 
 /// An account as its owner and admins see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -123,16 +123,6 @@ pub(crate) fn session_only(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct HistoryQuery {
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
-    /// 1 to 100, default 20.
-    pub limit: Option<u32>,
-}
-
 /// One change to the balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LedgerView {
@@ -171,7 +161,7 @@ pub(crate) struct CreditsView {
     get,
     path = "/v1/me/credits",
     tag = "account",
-    params(HistoryQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "The balance and a page of its ledger", body = CreditsView),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
@@ -181,7 +171,7 @@ pub(crate) struct CreditsView {
 pub(crate) async fn credits(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(query): AppQuery<HistoryQuery>,
+    AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<CreditsView>, ApiError> {
     let page = Page::new(query.cursor, query.limit)?;
     let before = match page.cursor.as_deref() {

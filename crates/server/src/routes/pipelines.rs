@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use super::{AppJson, AppPath, AppQuery, Page};
+use super::{AppJson, AppPath, AppQuery, Page, PageQuery};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
@@ -57,18 +57,6 @@ impl PipelineView {
             versions,
         }
     }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    /// `next_cursor` from the previous page.
-    #[param(min_length = 1)]
-    cursor: Option<String>,
-    /// 1 to 100; 20 by default.
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -213,7 +201,7 @@ pub(crate) async fn version(
     get,
     path = "/v1/pipelines",
     tag = "pipelines",
-    params(ListQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page", body = PipelineList),
         (status = 400, description = "A bad cursor or limit", body = ErrorBody),
@@ -222,7 +210,7 @@ pub(crate) async fn version(
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    AppQuery(query): AppQuery<ListQuery>,
+    AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<PipelineList>, ApiError> {
     let page = Page::new(query.cursor, query.limit)?;
     // The cursor is the last name of the previous page; anything else was not given out.
