@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::{DigitReading, FaceAnnotation};
+use crate::models::{DigitReading, FaceAnnotation, FaceAttributes, Label};
 use crate::ops::OpName;
 
 /// The annotations of one image. A field is absent until a step fills it: `faces: None`
@@ -22,9 +22,30 @@ pub struct Annotations {
     /// The number read, as text. Not a position, so it survives every later step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// What the image shows (ImageNet classes), best first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<Label>>,
+    /// Product categories, best first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<Label>>,
+    /// The nearest of the owner's own categories, when one is near enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Label>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
     /// Why something found earlier is missing (a step its positions could not follow).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// What `moderate` found: a review signal, never a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moderation {
+    /// Every class's probability, in the model's order.
+    pub scores: Vec<Label>,
+    /// The explicit and suggestive classes together reached the step's threshold.
+    pub needs_review: bool,
 }
 
 /// How a step moved pixels, for annotations to follow.
@@ -112,6 +133,8 @@ pub(crate) struct FaceJson {
     bbox: BoxJson,
     score: f32,
     landmarks: LandmarksJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attributes: Option<FaceAttributes>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -142,6 +165,7 @@ impl From<FaceAnnotation> for FaceJson {
             bbox: BoxJson { x: face.x, y: face.y, width: face.width, height: face.height },
             score: face.score,
             landmarks: LandmarksJson { right_eye, left_eye, nose, mouth, right_ear, left_ear },
+            attributes: face.attributes,
         }
     }
 }
@@ -156,7 +180,63 @@ impl From<FaceJson> for FaceAnnotation {
             height: json.bbox.height,
             score: json.score,
             landmarks: [right_eye, left_eye, nose, mouth, right_ear, left_ear],
+            attributes: json.attributes,
         }
+    }
+}
+
+/// Face attributes as JSON, spelled for people: `{age, gender, gender_confidence, emotion,
+/// emotions: {angry, ..}}`. `emotion` is derived, so it is ignored when read back.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AttributesJson {
+    age: f32,
+    gender: Gender,
+    /// The probability of `gender`, 0.5..=1.
+    gender_confidence: f32,
+    emotion: String,
+    emotions: EmotionsJson,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Gender {
+    Female,
+    Male,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmotionsJson {
+    angry: f32,
+    disgust: f32,
+    fear: f32,
+    happy: f32,
+    sad: f32,
+    surprise: f32,
+    neutral: f32,
+}
+
+impl From<FaceAttributes> for AttributesJson {
+    fn from(a: FaceAttributes) -> Self {
+        let (gender, gender_confidence) =
+            if a.male > 0.5 { (Gender::Male, a.male) } else { (Gender::Female, 1.0 - a.male) };
+        let [angry, disgust, fear, happy, sad, surprise, neutral] = a.emotions;
+        AttributesJson {
+            age: a.age,
+            gender,
+            gender_confidence,
+            emotion: a.emotion().to_string(),
+            emotions: EmotionsJson { angry, disgust, fear, happy, sad, surprise, neutral },
+        }
+    }
+}
+
+impl From<AttributesJson> for FaceAttributes {
+    fn from(json: AttributesJson) -> Self {
+        let male = if json.gender == Gender::Male { json.gender_confidence } else { 1.0 - json.gender_confidence };
+        let EmotionsJson { angry, disgust, fear, happy, sad, surprise, neutral } = json.emotions;
+        FaceAttributes { age: json.age, male, emotions: [angry, disgust, fear, happy, sad, surprise, neutral] }
     }
 }
 

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::annotations::FaceJson;
+use image::RgbImage;
+
+use crate::annotations::{AttributesJson, FaceJson};
 
 /// What the vision ops need from a model runner. Object-safe: a run borrows one as
 /// `&dyn Models` ([`crate::RunEnv::models`]), shared by every thread that runs pipelines.
@@ -17,6 +19,119 @@ pub trait Models: Send + Sync {
     /// right. Splitting the ink into digits and preparing each for the model is the
     /// implementation's business, so the core does not need to know the model's input.
     fn recognize_number(&self, image: &image::GrayImage) -> Result<NumberReading, ModelError>;
+
+    /// `image` painted in a style. The result is `image` scaled down (never up) to fit
+    /// `request.max_side`; strength and colour keeping are applied as the request says.
+    fn stylize(&self, image: &RgbImage, request: &StyleRequest<'_>) -> Result<RgbImage, ModelError>;
+
+    /// Age, gender and expression of each face, in order: one entry per face.
+    fn analyze_faces(&self, image: &RgbImage, faces: &[FaceAnnotation]) -> Result<Vec<FaceAttributes>, ModelError>;
+
+    /// What `image` shows: the `top_k` most probable classes and product categories, best
+    /// first, and the image's fingerprint for matching user-defined categories.
+    fn classify(&self, image: &RgbImage, top_k: usize) -> Result<Classes, ModelError>;
+
+    /// The moderation model's class scores, in the model's order (they sum to 1).
+    fn moderate(&self, image: &RgbImage) -> Result<Vec<Label>, ModelError>;
+
+    /// Whether `capability` can run here, loading what it needs: how a service refuses a
+    /// job up front (503 `vision_unavailable`) instead of failing every item later.
+    fn check(&self, capability: Capability) -> Result<(), ModelError>;
+}
+
+/// What a vision op needs from [`Models`], for [`Models::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    Faces,
+    /// Age, gender and expression: operators may switch these off.
+    FaceAttributes,
+    Digits,
+    /// The 26 built-in styles.
+    Style,
+    /// Any image as the style.
+    StyleFromImage,
+    Classify,
+    Moderate,
+}
+
+impl Capability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Faces => "face detection",
+            Capability::FaceAttributes => "face attribute analysis",
+            Capability::Digits => "digit recognition",
+            Capability::Style => "style transfer",
+            Capability::StyleFromImage => "style transfer from an image",
+            Capability::Classify => "classification",
+            Capability::Moderate => "content moderation",
+        }
+    }
+}
+
+/// How many built-in styles [`StyleSource::Builtin`] weighs.
+pub const BUILTIN_STYLES: usize = 26;
+
+/// What to paint like.
+#[derive(Debug, Clone, Copy)]
+pub enum StyleSource<'a> {
+    /// Weights over the built-in styles: non-negative, not all zero, normalised by the
+    /// model runner. One non-zero weight picks a style; several blend them.
+    Builtin([f32; BUILTIN_STYLES]),
+    /// Any picture as the style.
+    Image(&'a RgbImage),
+}
+
+/// One [`Models::stylize`] call.
+#[derive(Debug, Clone, Copy)]
+pub struct StyleRequest<'a> {
+    pub style: StyleSource<'a>,
+    /// 0..=1; 1 is the full style.
+    pub strength: f32,
+    /// Keep the photo's own colours, taking only light and texture from the style.
+    pub keep_colour: bool,
+    /// The longest side stylized; a bigger image is scaled down first.
+    pub max_side: u32,
+}
+
+/// What a face's attribute models estimate. Deliberately no race or ethnicity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(into = "AttributesJson", from = "AttributesJson")]
+pub struct FaceAttributes {
+    /// Years; a rough estimate (see models/SOURCES.md).
+    pub age: f32,
+    /// The model's probability that the face is a man's, 0..1.
+    pub male: f32,
+    /// Probabilities over [`FaceAttributes::EMOTIONS`], in that order.
+    pub emotions: [f32; 7],
+}
+
+impl FaceAttributes {
+    pub const EMOTIONS: [&'static str; 7] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+
+    /// The most probable expression.
+    pub fn emotion(&self) -> &'static str {
+        let best = (0..7).max_by(|&a, &b| self.emotions[a].total_cmp(&self.emotions[b])).unwrap_or(6);
+        FaceAttributes::EMOTIONS[best]
+    }
+}
+
+/// A class or category with its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    pub label: String,
+    pub score: f32,
+}
+
+/// What [`Models::classify`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Classes {
+    /// ImageNet classes, best first.
+    pub labels: Vec<Label>,
+    /// Product categories (each the sum of its classes), best first.
+    pub categories: Vec<Label>,
+    /// The image's fingerprint, L2-normalised: close fingerprints, similar images.
+    pub fingerprint: Vec<f32>,
 }
 
 /// One face, in pixels of the image it was found in. In JSON it is spelled for people:
@@ -32,6 +147,8 @@ pub struct FaceAnnotation {
     pub score: f32,
     /// `[x, y]` per keypoint, in [`FaceAnnotation::LANDMARKS`] order.
     pub landmarks: [[f32; 2]; 6],
+    /// Filled by `analyze_faces`.
+    pub attributes: Option<FaceAttributes>,
 }
 
 impl FaceAnnotation {
@@ -104,6 +221,26 @@ impl Models for NoModels {
     }
 
     fn recognize_number(&self, _image: &image::GrayImage) -> Result<NumberReading, ModelError> {
+        Err(ModelError::unavailable(NoModels::MESSAGE))
+    }
+
+    fn stylize(&self, _image: &RgbImage, _request: &StyleRequest<'_>) -> Result<RgbImage, ModelError> {
+        Err(ModelError::unavailable(NoModels::MESSAGE))
+    }
+
+    fn analyze_faces(&self, _image: &RgbImage, _faces: &[FaceAnnotation]) -> Result<Vec<FaceAttributes>, ModelError> {
+        Err(ModelError::unavailable(NoModels::MESSAGE))
+    }
+
+    fn classify(&self, _image: &RgbImage, _top_k: usize) -> Result<Classes, ModelError> {
+        Err(ModelError::unavailable(NoModels::MESSAGE))
+    }
+
+    fn moderate(&self, _image: &RgbImage) -> Result<Vec<Label>, ModelError> {
+        Err(ModelError::unavailable(NoModels::MESSAGE))
+    }
+
+    fn check(&self, _capability: Capability) -> Result<(), ModelError> {
         Err(ModelError::unavailable(NoModels::MESSAGE))
     }
 }

@@ -3,22 +3,28 @@
 //! Adding an op means one new file, one new variant, and following the compiler.
 
 pub mod adjust;
+pub mod analyze_faces;
 pub mod augment;
 pub mod blur;
 pub mod blur_faces;
+pub mod classify;
 pub(crate) mod color;
 pub mod convert;
 pub mod crop;
 pub mod detect_faces;
+pub mod draw_annotations;
 pub mod flip;
 pub mod geometry;
 pub mod grayscale;
+pub mod moderate;
 pub mod pixelate_faces;
 pub mod recognize_digit;
 mod redact;
 pub mod resize;
 pub mod rotate;
 pub mod sharpen;
+pub mod smart_crop;
+pub mod stylize;
 pub mod thumbnail;
 pub mod watermark;
 
@@ -31,7 +37,7 @@ use crate::annotations::{Annotations, Motion};
 use crate::decode::SizeHint;
 use crate::error::{Error, Result};
 use crate::limits::{Deadline, Limits};
-use crate::models::{ModelError, Models};
+use crate::models::{Capability, ModelError, Models};
 use crate::pipeline::Assets;
 
 /// The name of every op, as written in pipelines. A closed set: see [`Op`].
@@ -54,6 +60,12 @@ pub enum OpName {
     BlurFaces,
     PixelateFaces,
     RecognizeDigit,
+    Stylize,
+    AnalyzeFaces,
+    SmartCrop,
+    DrawAnnotations,
+    Classify,
+    Moderate,
 }
 
 impl OpName {
@@ -74,6 +86,12 @@ impl OpName {
         OpName::BlurFaces,
         OpName::PixelateFaces,
         OpName::RecognizeDigit,
+        OpName::Stylize,
+        OpName::AnalyzeFaces,
+        OpName::SmartCrop,
+        OpName::DrawAnnotations,
+        OpName::Classify,
+        OpName::Moderate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +112,12 @@ impl OpName {
             OpName::BlurFaces => "blur_faces",
             OpName::PixelateFaces => "pixelate_faces",
             OpName::RecognizeDigit => "recognize_digit",
+            OpName::Stylize => "stylize",
+            OpName::AnalyzeFaces => "analyze_faces",
+            OpName::SmartCrop => "smart_crop",
+            OpName::DrawAnnotations => "draw_annotations",
+            OpName::Classify => "classify",
+            OpName::Moderate => "moderate",
         }
     }
 
@@ -128,6 +152,12 @@ impl OpName {
             OpName::RecognizeDigit => {
                 "Read a handwritten number (dark ink on light paper) digit by digit into the annotations"
             }
+            OpName::Stylize => "Paint in one of 26 built-in styles, a blend of them, or the style of any image; strength, keep colour, max side",
+            OpName::AnalyzeFaces => "Estimate age, gender and expression of each face (found earlier, else now); no race or ethnicity",
+            OpName::SmartCrop => "Crop to a size keeping the faces in view; without faces, the most detailed part of the picture",
+            OpName::DrawAnnotations => "Draw what earlier steps found: face boxes, landmarks and attributes, digits, the top class",
+            OpName::Classify => "Name what the image shows: top ImageNet classes, product categories, and your own categories",
+            OpName::Moderate => "Score nudity and suggestive content and flag the image for review (a signal, not a verdict)",
         }
     }
 }
@@ -158,6 +188,12 @@ pub enum Op {
     BlurFaces(blur_faces::BlurFaces),
     PixelateFaces(pixelate_faces::PixelateFaces),
     RecognizeDigit(recognize_digit::RecognizeDigit),
+    Stylize(stylize::Stylize),
+    AnalyzeFaces(analyze_faces::AnalyzeFaces),
+    SmartCrop(smart_crop::SmartCrop),
+    DrawAnnotations(draw_annotations::DrawAnnotations),
+    Classify(classify::Classify),
+    Moderate(moderate::Moderate),
 }
 
 /// A parameter that failed to parse or validate: which field, and why.
@@ -230,6 +266,12 @@ impl Op {
             OpName::BlurFaces => Op::BlurFaces(parse_params(params)?),
             OpName::PixelateFaces => Op::PixelateFaces(parse_params(params)?),
             OpName::RecognizeDigit => Op::RecognizeDigit(parse_params(params)?),
+            OpName::Stylize => Op::Stylize(parse_params(params)?),
+            OpName::AnalyzeFaces => Op::AnalyzeFaces(parse_params(params)?),
+            OpName::SmartCrop => Op::SmartCrop(parse_params(params)?),
+            OpName::DrawAnnotations => Op::DrawAnnotations(parse_params(params)?),
+            OpName::Classify => Op::Classify(parse_params(params)?),
+            OpName::Moderate => Op::Moderate(parse_params(params)?),
         })
     }
 
@@ -251,6 +293,12 @@ impl Op {
             Op::BlurFaces(_) => OpName::BlurFaces,
             Op::PixelateFaces(_) => OpName::PixelateFaces,
             Op::RecognizeDigit(_) => OpName::RecognizeDigit,
+            Op::Stylize(_) => OpName::Stylize,
+            Op::AnalyzeFaces(_) => OpName::AnalyzeFaces,
+            Op::SmartCrop(_) => OpName::SmartCrop,
+            Op::DrawAnnotations(_) => OpName::DrawAnnotations,
+            Op::Classify(_) => OpName::Classify,
+            Op::Moderate(_) => OpName::Moderate,
         }
     }
 
@@ -265,8 +313,38 @@ impl Op {
             Op::DetectFaces(_) => 3,
             Op::BlurFaces(_) | Op::PixelateFaces(_) => 4,
             Op::RecognizeDigit(_) => 2,
+            // A style network runs on every pixel: seconds for a big photo, not milliseconds.
+            Op::Stylize(_) => 10,
+            Op::AnalyzeFaces(_) => 5,
+            Op::SmartCrop(_) => 3,
+            Op::Classify(_) | Op::Moderate(_) => 3,
             Op::Convert(_) => 0,
             _ => 1,
+        }
+    }
+
+    /// What this step needs from the vision models, so a service can refuse a job up
+    /// front when they are missing. `smart_crop` needs none: without faces it crops by detail.
+    pub fn capabilities(&self) -> &'static [Capability] {
+        match self {
+            Op::DetectFaces(_) | Op::BlurFaces(_) | Op::PixelateFaces(_) => &[Capability::Faces],
+            Op::AnalyzeFaces(_) => &[Capability::Faces, Capability::FaceAttributes],
+            Op::RecognizeDigit(_) => &[Capability::Digits],
+            Op::Stylize(op) if op.image.is_some() => &[Capability::StyleFromImage],
+            Op::Stylize(_) => &[Capability::Style],
+            Op::Classify(_) => &[Capability::Classify],
+            Op::Moderate(_) => &[Capability::Moderate],
+            _ => &[],
+        }
+    }
+
+    /// The image this step names as an asset (a watermark's overlay, a style image), which
+    /// the caller resolves through [`crate::Assets`].
+    pub fn asset(&self) -> Option<&str> {
+        match self {
+            Op::Watermark(op) => Some(&op.image),
+            Op::Stylize(op) => op.image.as_deref(),
+            _ => None,
         }
     }
 
@@ -304,6 +382,12 @@ impl Op {
             Op::BlurFaces(op) => op.apply(image, annotations, ctx),
             Op::PixelateFaces(op) => op.apply(image, annotations, ctx),
             Op::RecognizeDigit(op) => op.apply(&image, annotations, ctx).map(|()| image),
+            Op::Stylize(op) => op.apply(image, ctx),
+            Op::AnalyzeFaces(op) => op.apply(&image, annotations, ctx).map(|()| image),
+            Op::SmartCrop(op) => op.apply(image, annotations, ctx),
+            Op::DrawAnnotations(op) => op.apply(image, annotations, ctx),
+            Op::Classify(op) => op.apply(&image, annotations, ctx).map(|()| image),
+            Op::Moderate(op) => op.apply(&image, annotations, ctx).map(|()| image),
             Op::Augment(_) | Op::Convert(_) => Ok(image),
         }
     }
@@ -317,6 +401,7 @@ impl Op {
             Op::Crop(op) => op.motion(size),
             Op::Rotate(op) => op.motion(size),
             Op::Flip(op) => op.motion(size),
+            Op::Stylize(op) => op.motion(size),
             Op::Augment(_) => Motion::Lost,
             Op::Blur(_)
             | Op::Sharpen(_)
@@ -327,7 +412,13 @@ impl Op {
             | Op::DetectFaces(_)
             | Op::BlurFaces(_)
             | Op::PixelateFaces(_)
-            | Op::RecognizeDigit(_) => Motion::Still,
+            | Op::RecognizeDigit(_)
+            | Op::AnalyzeFaces(_)
+            | Op::DrawAnnotations(_)
+            | Op::Classify(_)
+            | Op::Moderate(_) => Motion::Still,
+            // It moves the annotations itself: where it crops depends on what it finds.
+            Op::SmartCrop(_) => Motion::Still,
         }
     }
 }
@@ -380,6 +471,12 @@ fn info(name: OpName) -> OpInfo {
         OpName::BlurFaces => entry(name, Op::BlurFaces),
         OpName::PixelateFaces => entry(name, Op::PixelateFaces),
         OpName::RecognizeDigit => entry(name, Op::RecognizeDigit),
+        OpName::Stylize => entry(name, Op::Stylize),
+        OpName::AnalyzeFaces => entry(name, Op::AnalyzeFaces),
+        OpName::SmartCrop => entry(name, Op::SmartCrop),
+        OpName::DrawAnnotations => entry(name, Op::DrawAnnotations),
+        OpName::Classify => entry(name, Op::Classify),
+        OpName::Moderate => entry(name, Op::Moderate),
     }
 }
 

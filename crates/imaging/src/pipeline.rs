@@ -47,6 +47,12 @@ pub struct Pipeline {
 pub trait Assets: Sync {
     /// The decoded image called `reference`, or why it cannot be had.
     fn image(&self, reference: &str) -> std::result::Result<Arc<DynamicImage>, String>;
+
+    /// The run's owner's own categories, for `classify` with `own_categories`. None by
+    /// default: only the service keeps categories.
+    fn categories(&self) -> std::result::Result<Arc<[crate::ops::classify::OwnCategory]>, String> {
+        Ok(Arc::from([]))
+    }
 }
 
 /// For pipelines that reference no assets.
@@ -137,6 +143,20 @@ impl Pipeline {
             Op::Convert(convert) => Some(&convert.0),
             _ => None,
         })
+    }
+
+    /// Checks that `models` can run every vision step here, loading what they need: the
+    /// error is the one a run would fail with (`vision_unavailable`), named after the step.
+    pub fn check_models(&self, models: &dyn Models) -> Result<()> {
+        for op in &self.steps {
+            for &capability in op.capabilities() {
+                models.check(capability).map_err(|err| match err.unavailable {
+                    true => Error::VisionUnavailable { op: op.name().as_str(), message: err.message },
+                    false => Error::Internal(format!("{}: {}", op.name(), err.message)),
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// The format outputs will have for an input of `input` format.

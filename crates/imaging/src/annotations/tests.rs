@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Annotations, Motion};
-use crate::models::{DigitReading, FaceAnnotation};
+use crate::models::{DigitReading, FaceAnnotation, FaceAttributes};
 use crate::ops::OpName;
 
 /// A 20 x 10 face at (10, 20) in a 100 x 80 image, its right eye at (14, 24).
@@ -16,6 +16,7 @@ fn face() -> FaceAnnotation {
         height: 10.0,
         score: 0.9,
         landmarks: [[14.0, 24.0], [26.0, 24.0], [20.0, 26.0], [20.0, 28.0], [11.0, 25.0], [29.0, 25.0]],
+        attributes: None,
     }
 }
 
@@ -116,4 +117,22 @@ fn faces_serialise_with_a_box_and_named_landmarks_and_read_back() {
     );
     assert_eq!(serde_json::from_value::<Annotations>(value).unwrap(), annotations);
     assert_eq!(serde_json::to_value(Annotations::default()).unwrap(), json!({}));
+}
+
+#[test]
+fn face_attributes_read_as_a_gender_with_its_confidence_and_named_emotions_and_read_back_the_same() {
+    let attributes = FaceAttributes { age: 31.5, male: 0.25, emotions: [0.0, 0.0, 0.0, 0.75, 0.0, 0.0, 0.25] };
+    let analysed = FaceAnnotation { attributes: Some(attributes), ..face() };
+    let json = serde_json::to_value(analysed).unwrap();
+    assert_eq!(
+        json["attributes"],
+        json!({
+            "age": 31.5, "gender": "female", "gender_confidence": 0.75, "emotion": "happy",
+            "emotions": {"angry": 0.0, "disgust": 0.0, "fear": 0.0, "happy": 0.75, "sad": 0.0, "surprise": 0.0, "neutral": 0.25}
+        })
+    );
+    let back: FaceAnnotation = serde_json::from_value(json).unwrap();
+    assert_eq!(back, analysed);
+    // A face nobody analysed says nothing about attributes.
+    assert!(serde_json::to_value(face()).unwrap().get("attributes").is_none());
 }

@@ -81,7 +81,7 @@ mod tests {
     use crate::models::FaceAnnotation;
 
     fn face(x: f32, y: f32, width: f32, height: f32) -> FaceAnnotation {
-        FaceAnnotation { x, y, width, height, score: 0.9, landmarks: [[0.0; 2]; 6] }
+        FaceAnnotation { x, y, width, height, score: 0.9, landmarks: [[0.0; 2]; 6], attributes: None }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! The vision ops, which need a (fake) model, are in `vision`.
 
 mod vision;
+mod vision_ops;
 
 use std::sync::Arc;
 
@@ -252,7 +253,7 @@ fn the_catalogue_lists_every_op_with_a_schema_defaults_and_a_cost() {
     assert_eq!(catalogue.len(), OpName::ALL.len());
     for info in &catalogue {
         assert_eq!(OpName::parse(info.name.as_str()), Some(info.name));
-        let takes_none = matches!(info.name, OpName::Grayscale | OpName::RecognizeDigit);
+        let takes_none = matches!(info.name, OpName::Grayscale | OpName::RecognizeDigit | OpName::AnalyzeFaces);
         assert!(info.parameters.get("properties").is_some() || takes_none, "{}", info.name);
         assert!(info.defaults.is_object(), "{}", info.name);
         assert!(!info.summary.is_empty());

@@ -27,7 +27,7 @@ fn errors_name_the_step_and_the_field() {
         (r#"{"version":1,"steps":[{"op":"watermark"}]}"#, "steps[0].image: name the overlay image"),
         (r#"{"version":1,"steps":[{"op":"resize","width":10,"colour":"red"}]}"#, "steps[0].colour: unknown field `colour`, expected one of `width`, `height`, `fit`, `filter`, `upscale`, `gravity`, `background`"),
         (r#"{"version":1,"steps":[{"op":"resize","width":10,"fit":"squash"}]}"#, "steps[0].fit: unknown variant `squash`, expected one of `inside`, `contain`, `cover`, `fill`"),
-        (r#"{"version":1,"steps":[{"op":"enhance"}]}"#, "steps[0].op: unknown op `enhance`; known ops: resize, thumbnail, crop, rotate, flip, blur, sharpen, grayscale, adjust, watermark, augment, convert, detect_faces, blur_faces, pixelate_faces, recognize_digit"),
+        (r#"{"version":1,"steps":[{"op":"enhance"}]}"#, "steps[0].op: unknown op `enhance`; known ops: resize, thumbnail, crop, rotate, flip, blur, sharpen, grayscale, adjust, watermark, augment, convert, detect_faces, blur_faces, pixelate_faces, recognize_digit, stylize, analyze_faces, smart_crop, draw_annotations, classify, moderate"),
         (r#"{"version":1,"steps":[{"width":10}]}"#, "steps[0].op: missing: every step names its op"),
         (r#"{"version":1,"steps":[{"op":7}]}"#, "steps[0].op: must be a string"),
         (r#"{"version":1,"steps":["resize"]}"#, "steps[0]: a step must be an object with an `op` key"),

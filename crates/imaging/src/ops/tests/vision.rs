@@ -10,16 +10,28 @@ use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::annotations::Annotations;
 use crate::error::Code;
-use crate::models::{DigitReading, FaceAnnotation, ModelError, Models, NoModels, NumberReading};
+use crate::models::{Capability, Classes, DigitReading, FaceAnnotation, FaceAttributes, Label, ModelError, Models};
+use crate::models::{NoModels, NumberReading, StyleRequest, StyleSource};
 use crate::{Decoded, Format, Limits, NoAssets, Pipeline, RunEnv};
 
 #[derive(Default)]
-struct FakeModels {
-    face_calls: AtomicUsize,
+pub(super) struct FakeModels {
+    pub(super) face_calls: AtomicUsize,
     /// The grey image `recognize_number` was last given.
     seen: Mutex<Option<GrayImage>>,
+    /// The last stylize request.
+    pub(super) styled: Mutex<Option<Styled>>,
     /// Answer every call with this error instead.
-    fail: Option<ModelError>,
+    pub(super) fail: Option<ModelError>,
+}
+
+/// What a stylize call was given: the strength, whether the style was an image, the size.
+pub(super) type Styled = (f32, bool, (u32, u32));
+
+impl FakeModels {
+    fn failure(&self) -> Result<(), ModelError> {
+        self.fail.clone().map_or(Ok(()), Err)
+    }
 }
 
 impl Models for FakeModels {
@@ -39,7 +51,7 @@ impl Models for FakeModels {
         let (x, y, width, height) = (x0 as f32, y0 as f32, (x1 - x0) as f32, (y1 - y0) as f32);
         let at = |fx: f32, fy: f32| [x + fx * width, y + fy * height];
         let landmarks = [at(0.3, 0.4), at(0.7, 0.4), at(0.5, 0.6), at(0.5, 0.8), at(0.05, 0.5), at(0.95, 0.5)];
-        Ok(vec![FaceAnnotation { x, y, width, height, score, landmarks }])
+        Ok(vec![FaceAnnotation { x, y, width, height, score, landmarks, attributes: None }])
     }
 
     fn recognize_number(&self, image: &GrayImage) -> Result<NumberReading, ModelError> {
@@ -55,10 +67,58 @@ impl Models for FakeModels {
             number: "44".into(),
         })
     }
+
+    /// "Paints" by inverting every pixel, so a test can tell styled pixels apart.
+    fn stylize(&self, image: &RgbImage, request: &StyleRequest<'_>) -> Result<RgbImage, ModelError> {
+        self.failure()?;
+        let from_image = matches!(request.style, StyleSource::Image(_));
+        *self.styled.lock().unwrap() = Some((request.strength, from_image, image.dimensions()));
+        let mut out = image.clone();
+        out.pixels_mut().for_each(|p| p.0 = p.0.map(|v| 255 - v));
+        Ok(out)
+    }
+
+    /// Everyone is 30, a woman, and happy; the age says which face it was (30 + index).
+    fn analyze_faces(&self, _image: &RgbImage, faces: &[FaceAnnotation]) -> Result<Vec<FaceAttributes>, ModelError> {
+        self.failure()?;
+        let happy = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0];
+        Ok((0..faces.len()).map(|i| FaceAttributes { age: 30.0 + i as f32, male: 0.1, emotions: happy }).collect())
+    }
+
+    /// A "cup" when the image is mostly red, else a "plate"; the fingerprint is the mean colour.
+    fn classify(&self, image: &RgbImage, top_k: usize) -> Result<Classes, ModelError> {
+        self.failure()?;
+        let n = f32::from(u16::try_from(image.pixels().len().min(60000)).unwrap_or(1)).max(1.0);
+        let mean: Vec<f32> = (0..3).map(|c| image.pixels().map(|p| f32::from(p.0[c])).sum::<f32>() / n).collect();
+        let red = mean[0] > mean[1] + mean[2];
+        let (a, b) = if red { ("cup", "plate") } else { ("plate", "cup") };
+        let labels: Vec<Label> =
+            [(a, 0.7), (b, 0.2), ("spoon", 0.1)].iter().map(|&(l, s)| Label { label: l.into(), score: s }).collect();
+        let categories = vec![Label { label: "kitchen".into(), score: 0.9 }];
+        Ok(Classes { labels: labels.into_iter().take(top_k).collect(), categories, fingerprint: mean })
+    }
+
+    /// Explicit when the image is mostly red.
+    fn moderate(&self, image: &RgbImage) -> Result<Vec<Label>, ModelError> {
+        let classes = self.classify(image, 1)?;
+        let red = classes.labels[0].label == "cup";
+        let scores = [
+            ("drawing", 0.1),
+            ("hentai", 0.0),
+            ("neutral", if red { 0.1 } else { 0.8 }),
+            ("porn", if red { 0.7 } else { 0.05 }),
+            ("sexy", if red { 0.1 } else { 0.05 }),
+        ];
+        Ok(scores.iter().map(|&(l, s)| Label { label: l.into(), score: s }).collect())
+    }
+
+    fn check(&self, _capability: Capability) -> Result<(), ModelError> {
+        self.failure()
+    }
 }
 
 /// 120 x 80, a dim gradient with a 40 x 30 checkered blue "face" at (50, 20).
-fn portrait() -> DynamicImage {
+pub(super) fn portrait() -> DynamicImage {
     DynamicImage::ImageRgb8(RgbImage::from_fn(120, 80, |x, y| {
         if (50..90).contains(&x) && (20..50).contains(&y) {
             if (x / 2 + y / 2) % 2 == 0 {
@@ -72,7 +132,11 @@ fn portrait() -> DynamicImage {
     }))
 }
 
-fn run_on(image: DynamicImage, steps: &[&str], models: &dyn Models) -> crate::Result<(DynamicImage, Annotations)> {
+pub(super) fn run_on(
+    image: DynamicImage,
+    steps: &[&str],
+    models: &dyn Models,
+) -> crate::Result<(DynamicImage, Annotations)> {
     let pipeline = Pipeline::parse_inline(steps).unwrap_or_else(|err| panic!("{steps:?}: {err}"));
     let (source_width, source_height) = (image.width(), image.height());
     let decoded = Decoded { image, format: Format::Png, source_width, source_height, shrink: 1, icc_profile: None };
@@ -83,12 +147,12 @@ fn run_on(image: DynamicImage, steps: &[&str], models: &dyn Models) -> crate::Re
     Ok((image, output.annotations))
 }
 
-fn boxes(annotations: &Annotations) -> Vec<[f32; 4]> {
+pub(super) fn boxes(annotations: &Annotations) -> Vec<[f32; 4]> {
     annotations.faces.iter().flatten().map(|f| [f.x, f.y, f.width, f.height]).collect()
 }
 
 /// Pixels that differ between two images of one size, as (x, y).
-fn changed(a: &DynamicImage, b: &DynamicImage) -> Vec<(u32, u32)> {
+pub(super) fn changed(a: &DynamicImage, b: &DynamicImage) -> Vec<(u32, u32)> {
     let (a, b) = (a.to_rgba8(), b.to_rgba8());
     a.enumerate_pixels().filter(|(x, y, p)| b.get_pixel(*x, *y) != *p).map(|(x, y, _)| (x, y)).collect()
 }
@@ -146,7 +210,16 @@ fn a_face_op_after_detect_faces_reuses_its_faces_and_one_alone_detects_them() {
 
 #[test]
 fn without_models_every_vision_op_is_unavailable_and_names_the_fix() {
-    for step in ["detect_faces", "blur_faces", "pixelate_faces", "recognize_digit"] {
+    for step in [
+        "detect_faces",
+        "blur_faces",
+        "pixelate_faces",
+        "recognize_digit",
+        "stylize",
+        "analyze_faces",
+        "classify",
+        "moderate",
+    ] {
         let err = run_on(portrait(), &["flip", step], &NoModels).unwrap_err();
         assert_eq!(err.code(), Code::VisionUnavailable, "{step}");
         assert_eq!(err.kind(), crate::ErrorKind::Unavailable);

@@ -77,7 +77,13 @@ pub(super) fn spell(op: &Op, form: Form) -> Option<String> {
         | Op::DetectFaces(_)
         | Op::BlurFaces(_)
         | Op::PixelateFaces(_)
-        | Op::RecognizeDigit(_) => op.name().as_str().to_string(),
+        | Op::RecognizeDigit(_)
+        | Op::Stylize(_)
+        | Op::AnalyzeFaces(_)
+        | Op::SmartCrop(_)
+        | Op::DrawAnnotations(_)
+        | Op::Classify(_)
+        | Op::Moderate(_) => op.name().as_str().to_string(),
         Op::Convert(_) => return None,
     };
     Some(text)
