@@ -195,6 +195,16 @@ impl ModelError {
     pub fn internal(message: impl Into<String>) -> Self {
         ModelError { unavailable: false, message: message.into() }
     }
+
+    /// The imaging error for this failure in `op`: the operator's to fix (503
+    /// `vision_unavailable`) or ours (`internal_error`).
+    pub fn into_error(self, op: &'static str) -> crate::Error {
+        if self.unavailable {
+            crate::Error::VisionUnavailable { op, message: self.message }
+        } else {
+            crate::Error::Internal(format!("{op}: {}", self.message))
+        }
+    }
 }
 
 impl std::fmt::Display for ModelError {

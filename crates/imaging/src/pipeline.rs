@@ -150,10 +150,7 @@ impl Pipeline {
     pub fn check_models(&self, models: &dyn Models) -> Result<()> {
         for op in &self.steps {
             for &capability in op.capabilities() {
-                models.check(capability).map_err(|err| match err.unavailable {
-                    true => Error::VisionUnavailable { op: op.name().as_str(), message: err.message },
-                    false => Error::Internal(format!("{}: {}", op.name(), err.message)),
-                })?;
+                models.check(capability).map_err(|err| err.into_error(op.name().as_str()))?;
             }
         }
         Ok(())

@@ -12,6 +12,9 @@ use crate::annotations::Motion;
 use crate::error::{Error, Result};
 use crate::models::{StyleRequest, StyleSource, BUILTIN_STYLES};
 
+/// The smallest side the style networks take.
+pub const MIN_SIDE: u32 = 32;
+
 /// A built-in style by index, or a blend written `index:weight` with `,`, `+` or spaces
 /// between the parts (`+` and spaces suit URL and inline pipelines, where `,` separates
 /// parameters).
@@ -127,6 +130,15 @@ impl Stylize {
     pub(crate) fn apply(&self, image: DynamicImage, ctx: &Ctx<'_>) -> Result<DynamicImage> {
         let (w, h) = (image.width(), image.height());
         let target = self.target((w, h));
+        if target.0 < MIN_SIDE || target.1 < MIN_SIDE {
+            return Err(ctx.not_applicable(
+                OpName::Stylize,
+                format!(
+                    "the style network needs at least {MIN_SIDE} pixels a side, and this image would be {}x{}",
+                    target.0, target.1
+                ),
+            ));
+        }
         let image = if target == (w, h) {
             image
         } else {

@@ -58,6 +58,11 @@ fn stylize_paints_every_pixel_at_the_asked_strength_and_scales_down_to_max_side_
     let [x, y, w, h] = boxes(&annotations)[0];
     assert!((x - 50.0 * 64.0 / 120.0).abs() < 0.5 && (w - 40.0 * 64.0 / 120.0).abs() < 0.5, "{x} {w}");
     assert!((y - 20.0 * 43.0 / 80.0).abs() < 0.5 && (h - 30.0 * 43.0 / 80.0).abs() < 0.5, "{y} {h}");
+
+    // The networks need 32 pixels a side: a smaller image is refused, not sent to them.
+    let err = run_on(red(), &["resize:width=40,height=20,fit=fill", "stylize"], &fake).unwrap_err();
+    assert_eq!(err.code(), Code::OpNotApplicable, "{err}");
+    assert!(err.to_string().contains("at least 32 pixels a side"), "{err}");
 }
 
 #[test]
