@@ -3,8 +3,12 @@
 //! need the runtime library from `scripts/setup-onnxruntime.sh`: without it they fail
 //! under `CI=true` and are skipped, with a note, elsewhere (see `support`).
 
+mod attributes;
 mod checksums;
+mod classify;
 mod digits;
 mod faces;
+mod ops;
 mod pipeline;
+mod style;
 mod support;
