@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use atelier_imaging::Limits;
-use atelier_storage::{ApiKeys, BlobStore, Credits, Db, Images, Invites, Pipelines, Queue, Sessions, Uploads, Users};
+use atelier_imaging::{Limits, Models, NoModels};
+use atelier_storage::{
+    ApiKeys, BlobStore, Categories, Credits, Db, Images, Invites, Pipelines, Queue, Sessions, Uploads, Users,
+};
 use atelier_worker::WorkerMetrics;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
@@ -19,7 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{Auth, AuthConfig};
 use crate::error::{ApiCode, ApiError};
 use crate::openapi::ApiDoc;
-use crate::routes::{account, admin, health, images, jobs, keys, me, ops, pipelines, uploads};
+use crate::routes::{account, admin, categories, health, images, jobs, keys, me, ops, pipelines, uploads};
 use crate::telemetry::{self, Metrics};
 use crate::transform::{self, TransformConfig, TransformState};
 
@@ -36,6 +38,8 @@ pub struct AppState {
     pub api_keys: ApiKeys,
     pub invites: Invites,
     pub credits: Credits,
+    /// The users' own categories for `classify`.
+    pub categories: Categories,
     /// Token keys, account rules and the sign-in limiters.
     pub auth: Arc<Auth>,
     /// Browser origins allowed to call the API (CORS); empty means only the API's own.
@@ -57,6 +61,10 @@ pub struct AppState {
     /// The in-process workers' histograms, scraped with the rest; `None` when this process
     /// runs no workers.
     pub worker_metrics: Option<Arc<WorkerMetrics>>,
+    /// The vision models: jobs and renders with vision steps are refused up front (503
+    /// `vision_unavailable`) when these cannot run them. [`NoModels`] until
+    /// [`AppState::with_models`]; the server never loads a model itself.
+    pub models: Arc<dyn Models>,
 }
 
 impl AppState {
@@ -79,6 +87,7 @@ impl AppState {
             api_keys: ApiKeys::new(db.clone()),
             invites: Invites::new(db.clone()),
             credits: Credits::new(db.clone()),
+            categories: Categories::new(db.clone()),
             auth: Arc::new(Auth::new(AuthConfig::default(), &atelier_auth::secret::random_bytes::<32>())),
             cors_origins: Vec::new(),
             db,
@@ -91,6 +100,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             webhooks: false,
             worker_metrics: None,
+            models: Arc::new(NoModels),
         }
     }
 
@@ -116,6 +126,12 @@ impl AppState {
     /// This state with transform URLs set up as `config` says; without it they are disabled.
     pub fn with_transform(mut self, config: TransformConfig) -> AppState {
         self.transform = Arc::new(TransformState::new(config));
+        self
+    }
+
+    /// This state with vision steps run (and checked before a job is queued) by `models`.
+    pub fn with_models(mut self, models: Arc<dyn Models>) -> AppState {
+        self.models = models;
         self
     }
 
@@ -188,6 +204,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pipelines::latest))
         .routes(routes!(pipelines::add_version))
         .routes(routes!(pipelines::version))
+        .routes(routes!(categories::create, categories::list))
+        .routes(routes!(categories::delete))
         .routes(routes!(jobs::submit, jobs::list))
         .routes(routes!(jobs::status))
         .routes(routes!(jobs::cancel))

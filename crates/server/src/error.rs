@@ -27,6 +27,11 @@ pub enum ApiCode {
     PipelineNotFound,
     /// `POST /v1/pipelines` with a name that is taken (new versions have their own route).
     PipelineExists,
+    CategoryNotFound,
+    /// `POST /v1/categories` with a name the caller already uses.
+    CategoryExists,
+    /// The caller has as many own categories as allowed.
+    TooManyCategories,
     UploadNotFound,
     /// A part that does not start where the upload stands; the message says where.
     UploadOffsetMismatch,
@@ -86,6 +91,9 @@ impl ApiCode {
         ApiCode::JobNotFound,
         ApiCode::PipelineNotFound,
         ApiCode::PipelineExists,
+        ApiCode::CategoryNotFound,
+        ApiCode::CategoryExists,
+        ApiCode::TooManyCategories,
         ApiCode::UploadNotFound,
         ApiCode::UploadOffsetMismatch,
         ApiCode::UploadIncomplete,
@@ -126,6 +134,9 @@ impl ApiCode {
             ApiCode::NotFound => "not_found",
             ApiCode::PipelineNotFound => "pipeline_not_found",
             ApiCode::PipelineExists => "pipeline_exists",
+            ApiCode::CategoryNotFound => "category_not_found",
+            ApiCode::CategoryExists => "category_exists",
+            ApiCode::TooManyCategories => "too_many_categories",
             ApiCode::UploadNotFound => "upload_not_found",
             ApiCode::UploadOffsetMismatch => "upload_offset_mismatch",
             ApiCode::UploadIncomplete => "upload_incomplete",
@@ -162,6 +173,8 @@ impl ApiCode {
             ApiCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiCode::JobConflict
             | ApiCode::PipelineExists
+            | ApiCode::CategoryExists
+            | ApiCode::TooManyCategories
             | ApiCode::UploadOffsetMismatch
             | ApiCode::UploadIncomplete
             | ApiCode::UploadConflict
@@ -176,6 +189,7 @@ impl ApiCode {
             | ApiCode::ImageNotFound
             | ApiCode::JobNotFound
             | ApiCode::PipelineNotFound
+            | ApiCode::CategoryNotFound
             | ApiCode::UploadNotFound
             | ApiCode::TransformDisabled => StatusCode::NOT_FOUND,
             ApiCode::InvalidSignature => StatusCode::FORBIDDEN,
@@ -274,6 +288,10 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What a client is told when a vision step cannot run here.
+pub const VISION_UNAVAILABLE: &str = "a vision step of this pipeline cannot run on this server: its models are not \
+     set up, or its operator switched that analysis off; `atelier models` on the server shows which";
+
 impl ApiError {
     /// The status and the body a client sees: 5xx messages are replaced by a stable line.
     pub fn into_body(self) -> (StatusCode, ErrorBody) {
@@ -283,6 +301,8 @@ impl ApiError {
             // The detail stays in the server's log; clients get a stable, harmless line.
             eprintln!("atelier-server: {} {}: {}", status.as_u16(), self.code.as_str(), self.message);
             match status {
+                // The detail names files on the server; the client gets the fix in general terms.
+                _ if self.code == ApiCode::Image(atelier_imaging::Code::VisionUnavailable) => VISION_UNAVAILABLE.into(),
                 StatusCode::SERVICE_UNAVAILABLE => "a dependency is unavailable; try again shortly".to_string(),
                 _ => "an internal error occurred".to_string(),
             }

@@ -16,3 +16,5 @@ pub mod transform;
 pub use app::{openapi, router, AppState};
 pub use auth::{Auth, AuthConfig, Registration};
 pub use error::{ApiCode, ApiError};
+pub use routes::categories::{MAX_CATEGORIES, MAX_EXAMPLES};
+pub use routes::pipelines::valid_name;

@@ -29,6 +29,7 @@ use crate::routes::jobs::events::{ItemEvent, JobEvent};
         (name = "images", description = "Uploaded originals"),
         (name = "uploads", description = "Resumable uploads in parts, for big files"),
         (name = "pipelines", description = "Saved, versioned pipelines"),
+        (name = "categories", description = "Your own image categories, made from example photos, for `classify`"),
         (name = "jobs", description = "Pipelines run over images by workers"),
     ),
     paths(crate::routes::jobs::output),

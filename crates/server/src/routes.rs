@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod categories;
 pub(crate) mod health;
 pub(crate) mod images;
 pub(crate) mod jobs;

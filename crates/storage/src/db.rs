@@ -33,6 +33,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/common/0005_workers.sql")),
     (6, include_str!("../migrations/common/0006_users.sql")),
     (7, include_str!("../migrations/common/0007_secrets.sql")),
+    (8, include_str!("../migrations/common/0008_categories.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
@@ -42,6 +43,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/common/0005_workers.sql")),
     (6, include_str!("../migrations/common/0006_users.sql")),
     (7, include_str!("../migrations/common/0007_secrets.sql")),
+    (8, include_str!("../migrations/common/0008_categories.sql")),
 ];
 
 impl Db {

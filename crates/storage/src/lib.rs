@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod blob;
+pub mod categories;
 pub mod credits;
 pub mod db;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod workers;
 
 pub use api_keys::{ApiKeyRecord, ApiKeys, NewApiKey};
 pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
+pub use categories::{Categories, CategoryRecord, Created as CategoryCreated};
 pub use credits::{Credits, LedgerEntry, LedgerKind, LedgerPage};
 pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Quota, Result};

@@ -8,6 +8,7 @@
 //! whoever hosts the worker: `atelier serve`, `atelier worker`, or a test.
 
 pub mod announce;
+mod assets;
 pub mod host;
 pub mod metrics;
 pub mod payload;

@@ -69,4 +69,7 @@ pub struct OutputRef {
     pub bytes: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<atelier_imaging::ops::augment::Variant>,
+    /// What the pipeline's vision steps found in this output (faces, digits, labels...).
+    #[serde(default, skip_serializing_if = "atelier_imaging::Annotations::is_empty")]
+    pub annotations: atelier_imaging::Annotations,
 }

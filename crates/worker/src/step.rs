@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atelier_imaging::{Limits, NoAssets, NoModels, Pipeline, RunEnv, RunOutput};
+use atelier_imaging::{Limits, Models, NoModels, Pipeline, RunEnv, RunOutput};
 use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobState, Progress, Queue, Scope, Workers};
 
+use crate::assets::{self, JobAssets};
 use crate::metrics::{RunOutcome, WorkerMetrics};
 use crate::payload::{ItemResult, JobItem, JobPayload, JobResults, OutputRef};
 
@@ -71,6 +72,8 @@ pub struct Worker {
     blobs: Arc<dyn BlobStore>,
     config: WorkerConfig,
     metrics: Arc<WorkerMetrics>,
+    /// The vision models pipelines run with; [`NoModels`] until [`Worker::with_models`].
+    models: Arc<dyn Models>,
     /// Attempts this worker ran to an outcome, for the worker registry.
     jobs_done: AtomicU64,
 }
@@ -80,7 +83,15 @@ impl Worker {
         let images = atelier_storage::Images::new(queue.db().clone());
         let registry = Workers::new(queue.db().clone());
         let metrics = Arc::new(WorkerMetrics::new());
-        Worker { queue, images, registry, blobs, config, metrics, jobs_done: AtomicU64::new(0) }
+        let models = Arc::new(NoModels);
+        Worker { queue, images, registry, blobs, config, metrics, models, jobs_done: AtomicU64::new(0) }
+    }
+
+    /// This worker, running vision steps with `models` (shared by every worker of the
+    /// process: sessions are loaded once).
+    pub fn with_models(mut self, models: Arc<dyn Models>) -> Worker {
+        self.models = models;
+        self
     }
 
     /// This worker, recording into `metrics` (shared with the process's other workers and
@@ -180,11 +191,19 @@ impl Worker {
             job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
         results.items.resize(payload.items.len(), None);
         let total = payload.items.len() as i64;
+        let assets = if results.items.iter().all(Option::is_some) {
+            Arc::default()
+        } else {
+            let owner = job.owner_id.as_deref();
+            let categories = atelier_storage::Categories::new(self.queue.db().clone());
+            let limits = &self.config.limits;
+            Arc::new(assets::fetch(&self.images, &categories, &*self.blobs, owner, &pipeline, limits).await?)
+        };
         for (index, item) in payload.items.iter().enumerate() {
             if results.items[index].is_some() {
                 continue; // Done by an earlier attempt: outputs are already stored.
             }
-            let result = self.run_item(&job.id, index, item, &pipeline).await?;
+            let result = self.run_item(&job.id, index, item, &pipeline, &assets).await?;
             results.items[index] = Some(result);
             let done = results.items.iter().filter(|r| r.is_some()).count() as i64;
             // What the job's owner pays for; the rest is refunded when the job ends.
@@ -215,6 +234,7 @@ impl Worker {
         index: usize,
         item: &JobItem,
         pipeline: &Pipeline,
+        assets: &Arc<JobAssets>,
     ) -> Result<ItemResult, Error> {
         let failed = |code: &str, message: String| ItemResult::Failed { code: code.to_string(), message };
         let Ok(source) = BlobKey::parse(&item.source) else {
@@ -227,7 +247,7 @@ impl Worker {
             }
             Err(err) => return Err(err.into()),
         };
-        let run = match self.run_pipeline(job_id, pipeline.clone(), bytes).await? {
+        let run = match self.run_pipeline(job_id, pipeline.clone(), bytes, assets.clone()).await? {
             Ok(run) => run,
             Err(failure) => return Ok(failure),
         };
@@ -246,6 +266,7 @@ impl Worker {
                 height: output.height,
                 bytes: size,
                 variant: output.variant,
+                annotations: output.annotations,
             });
         }
         Ok(ItemResult::Succeeded { outputs })
@@ -258,11 +279,13 @@ impl Worker {
         job_id: &str,
         pipeline: Pipeline,
         bytes: bytes::Bytes,
+        assets: Arc<JobAssets>,
     ) -> Result<Result<RunOutput, ItemResult>, Error> {
         let limits = self.config.limits.clone();
+        let models = self.models.clone();
         let mut task = tokio::task::spawn_blocking(move || {
             catch_unwind(AssertUnwindSafe(|| {
-                pipeline.run(&bytes, RunEnv { limits: &limits, assets: &NoAssets, models: &NoModels })
+                pipeline.run(&bytes, RunEnv { limits: &limits, assets: &*assets, models: &*models })
             }))
         });
         let joined = loop {

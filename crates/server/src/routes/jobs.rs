@@ -112,6 +112,7 @@ impl From<Job> for JobView {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "An invalid pipeline; the message names the step and field", body = ErrorBody),
         (status = 429, description = "Too many jobs queued or running (`too_many_jobs`), or too many requests (`rate_limited`)", body = ErrorBody),
+        (status = 503, description = "A vision step's models are not set up on this server (`vision_unavailable`; the message names the fix)", body = ErrorBody),
     )
 )]
 pub(crate) async fn submit(
@@ -149,6 +150,11 @@ pub(crate) async fn submit(
         items.push(JobItem { source: record.blob_key()?.to_string(), name: Some(record.id.clone()) });
         originals.push(record.hash()?);
     }
+    // A step's asset (a watermark, a style image) is one of the caller's images, like the inputs.
+    for reference in pipeline.steps.iter().filter_map(|op| op.asset()) {
+        find(&state, caller.scope(), reference).await?;
+    }
+    check_models(&state, &pipeline).await?;
     let mut payload = JobPayload::new(&pipeline, items);
     payload.pipeline_ref = reference;
     payload.webhook = request.webhook;
@@ -168,6 +174,20 @@ pub(crate) async fn submit(
     let id = state.queue.submit(job, now_ms()).await?;
     state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(load(&state, caller.scope(), &id).await?.into())))
+}
+
+/// Refuses a pipeline whose vision steps cannot run here, before anything is charged or
+/// queued: better one 503 naming the fix than every item failing later. Loading a model
+/// the first time takes a moment, so it runs off the async threads.
+pub(crate) async fn check_models(state: &AppState, pipeline: &Pipeline) -> Result<(), ApiError> {
+    if pipeline.steps.iter().all(|op| op.capabilities().is_empty()) {
+        return Ok(());
+    }
+    let (models, pipeline) = (state.models.clone(), pipeline.clone());
+    tokio::task::spawn_blocking(move || pipeline.check_models(&*models))
+        .await
+        .map_err(|err| ApiError::new(ApiCode::Internal, format!("checking the vision models was interrupted: {err}")))?
+        .map_err(ApiError::from)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

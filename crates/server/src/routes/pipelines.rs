@@ -67,18 +67,22 @@ pub(crate) struct PipelineList {
 }
 
 /// Names are what users type in `name@version`: short, lowercase, no `@`.
-fn valid_name(name: &str) -> bool {
+/// Whether `name` may name a pipeline or a category: 1 to 64 characters of a-z, 0-9, '-',
+/// '_' and '.', starting with a letter or digit.
+pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn check_name(name: &str) -> Result<(), ApiError> {
+/// Checks a name of `kind` (a pipeline's, a category's): names appear in URLs and in
+/// `name@version` citations, so they keep to a small alphabet.
+pub(crate) fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
     if valid_name(name) {
         Ok(())
     } else {
         let message = format!(
-            "pipeline name `{}` must be 1 to 64 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit",
+            "{kind} name `{}` must be 1 to 64 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit",
             name.escape_debug()
         );
         Err(ApiError::new(ApiCode::InvalidRequest, message))
@@ -111,7 +115,7 @@ pub(crate) async fn create(
     caller: Caller,
     AppJson(request): AppJson<CreatePipeline>,
 ) -> Result<(StatusCode, Json<PipelineView>), ApiError> {
-    check_name(&request.name)?;
+    check_name("pipeline", &request.name)?;
     let document = canonical(request.pipeline)?;
     let record = state.pipelines.create(caller.id(), &request.name, &document, now_ms()).await?.ok_or_else(|| {
         let message = format!(

@@ -14,3 +14,4 @@ mod results;
 mod support;
 mod transform;
 mod uploads;
+mod vision;

@@ -6,11 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use atelier_imaging::Limits;
+use atelier_imaging::{Capability, Classes, DigitReading, FaceAnnotation, FaceAttributes, Label, ModelError};
+use atelier_imaging::{Limits, Models, NumberReading, StyleRequest};
 use atelier_server::transform::{TransformConfig, TransformStats};
 use atelier_server::{router, AppState, AuthConfig};
 use atelier_storage::{now_ms, BlobConfig, Credits, Db, ObjectBlobStore, Quotas, Role};
 use atelier_worker::{Worker, WorkerConfig, WorkerMetrics};
+use image::{GrayImage, RgbImage};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -95,12 +97,31 @@ pub async fn spawn_idle_admin_app() -> TestApp {
     spawn(Backend::Sqlite, test_auth(), TransformConfig::default(), Role::Admin, Vec::new()).await
 }
 
+/// The app with its worker running vision steps on `models`, and the API checking them.
+pub async fn spawn_app_with_models(models: Arc<dyn Models>) -> TestApp {
+    let app =
+        spawn_with(Backend::Sqlite, test_auth(), TransformConfig::default(), Role::User, Vec::new(), models).await;
+    app.start_worker();
+    app
+}
+
 async fn spawn(
     backend: Backend,
     auth: AuthConfig,
     transform: TransformConfig,
     role: Role,
     cors: Vec<String>,
+) -> TestApp {
+    spawn_with(backend, auth, transform, role, cors, Arc::new(TestModels)).await
+}
+
+async fn spawn_with(
+    backend: Backend,
+    auth: AuthConfig,
+    transform: TransformConfig,
+    role: Role,
+    cors: Vec<String>,
+    models: Arc<dyn Models>,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = match backend {
@@ -118,7 +139,8 @@ async fn spawn(
         .with_transform(transform)
         .with_auth(auth, b"a-test-signing-key-of-at-least-32-bytes")
         .with_cors(cors)
-        .with_worker_metrics(Arc::new(WorkerMetrics::new()));
+        .with_worker_metrics(Arc::new(WorkerMetrics::new()))
+        .with_models(models);
     let (shutdown, _) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -182,6 +204,48 @@ async fn register(client: &reqwest::Client, base: &str, email: &str) -> Account 
     Account::from_tokens(res.json().await.unwrap())
 }
 
+/// The models every test app runs with (the server and workers never load ONNX): one face
+/// in the middle of every image, a woman of 40, calm; a teapot; a fingerprint that is the
+/// image's mean colour, so pictures of different colours fall in different categories.
+pub struct TestModels;
+
+impl Models for TestModels {
+    fn detect_faces(&self, image: &RgbImage, _threshold: f32) -> Result<Vec<FaceAnnotation>, ModelError> {
+        let (w, h) = (image.width() as f32, image.height() as f32);
+        let (x, y, width, height) = (w * 0.4, h * 0.3, w * 0.2, h * 0.3);
+        Ok(vec![FaceAnnotation { x, y, width, height, score: 0.93, landmarks: [[x, y]; 6], attributes: None }])
+    }
+
+    fn recognize_number(&self, _image: &GrayImage) -> Result<NumberReading, ModelError> {
+        let digit = DigitReading { digit: 7, probabilities: [0.1; 10], bbox: [1.0, 1.0, 4.0, 4.0] };
+        Ok(NumberReading { digits: vec![digit], number: "7".into() })
+    }
+
+    fn stylize(&self, image: &RgbImage, _request: &StyleRequest<'_>) -> Result<RgbImage, ModelError> {
+        Ok(image.clone())
+    }
+
+    fn analyze_faces(&self, _image: &RgbImage, faces: &[FaceAnnotation]) -> Result<Vec<FaceAttributes>, ModelError> {
+        let calm = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+        Ok(faces.iter().map(|_| FaceAttributes { age: 40.0, male: 0.2, emotions: calm }).collect())
+    }
+
+    fn classify(&self, image: &RgbImage, _top_k: usize) -> Result<Classes, ModelError> {
+        let labels = vec![Label { label: "teapot".into(), score: 0.8 }];
+        let count = image.pixels().len().max(1) as f32;
+        let mean = (0..3).map(|c| image.pixels().map(|p| f32::from(p.0[c])).sum::<f32>() / count).collect();
+        Ok(Classes { labels, categories: Vec::new(), fingerprint: mean })
+    }
+
+    fn moderate(&self, _image: &RgbImage) -> Result<Vec<Label>, ModelError> {
+        Ok(vec![Label { label: "neutral".into(), score: 1.0 }])
+    }
+
+    fn check(&self, _capability: Capability) -> Result<(), ModelError> {
+        Ok(())
+    }
+}
+
 pub fn photo(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/../../test-data/photos/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -189,7 +253,8 @@ pub fn photo(name: &str) -> Vec<u8> {
 impl TestApp {
     pub fn start_worker(&self) {
         let worker = Worker::new(self.state.queue.clone(), self.state.blobs.clone(), WorkerConfig::default())
-            .with_metrics(self.state.worker_metrics.clone().unwrap());
+            .with_metrics(self.state.worker_metrics.clone().unwrap())
+            .with_models(self.state.models.clone());
         let run = atelier_worker::host::run(
             Arc::new(worker),
             self.state.wake.clone(),

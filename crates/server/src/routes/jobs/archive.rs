@@ -72,6 +72,9 @@ struct OutputMetadata {
     bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     variant: Option<atelier_imaging::ops::augment::Variant>,
+    /// Faces, digits, labels and the rest that vision steps found, in this output's pixels.
+    #[serde(skip_serializing_if = "atelier_imaging::Annotations::is_empty")]
+    annotations: atelier_imaging::Annotations,
 }
 
 /// Every output of a finished job and its `metadata.json`, as one zip.
@@ -153,6 +156,7 @@ fn describe(job: &Job) -> Result<(Metadata, Vec<(String, BlobKey)>), ApiError> {
                         height: output.height,
                         bytes: output.bytes,
                         variant: output.variant,
+                        annotations: output.annotations,
                     });
                 }
             }

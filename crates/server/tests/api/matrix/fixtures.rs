@@ -12,6 +12,8 @@ use crate::support::{photo, TestApp};
 pub const PHOTO: &str = "chelsea.png";
 /// The saved pipeline the fixtures create.
 pub const PIPELINE: &str = "matrix";
+/// The own category the fixtures create.
+pub const CATEGORY: &str = "matrix-category";
 
 /// Ids of resources that exist.
 pub struct Fixtures {
@@ -41,6 +43,8 @@ impl Fixtures {
         assert_eq!(status, 201, "fixture upload: {upload}");
         let (status, key) = app.post_json("/v1/me/keys", json!({"name": "fixture", "scopes": ["read"]})).await;
         assert_eq!(status, 201, "fixture key: {key}");
+        let (status, category) = app.post_json("/v1/categories", json!({"name": CATEGORY, "images": [image]})).await;
+        assert_eq!(status, 201, "fixture category: {category}");
         let id = |v: &Value| v["id"].as_str().unwrap().to_string();
         Fixtures { job: id(&job), upload: id(&upload), image, key: id(&key), user: app.owner.id.clone(), output: None }
     }
@@ -55,6 +59,7 @@ impl Fixtures {
             ("jobs", "name") => self.output.clone().unwrap_or_else(|| "images/0.webp".into()),
             ("pipelines", "name") => PIPELINE.into(),
             ("pipelines", "version") => "1".into(),
+            ("categories", "name") => CATEGORY.into(),
             ("me", "id") => self.key.clone(),
             ("admin", "id") => self.user.clone(),
             _ => panic!("the matrix cannot name an existing `{{{param}}}` of {template}: teach Fixtures::real"),
@@ -107,6 +112,7 @@ impl Fixtures {
             "CreatePipeline" => json!({"name": "matrix-control", "pipeline": pipeline_document()}),
             "NewVersion" => json!({"pipeline": pipeline_document()}),
             "SubmitJob" => json!({"pipeline": PIPELINE, "images": [self.image]}),
+            "NewCategory" => json!({"name": "matrix-control", "images": [self.image]}),
             _ => sample(doc, schema),
         }
     }
@@ -114,7 +120,7 @@ impl Fixtures {
 
 /// Whether [`Fixtures::json_body`] knows a real body for this schema.
 pub fn known_body(name: &str) -> bool {
-    matches!(name, "CreateUpload" | "CreatePipeline" | "NewVersion" | "SubmitJob")
+    matches!(name, "CreateUpload" | "CreatePipeline" | "NewVersion" | "SubmitJob" | "NewCategory")
 }
 
 pub fn pipeline_document() -> Value {
