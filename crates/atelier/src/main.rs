@@ -3,6 +3,7 @@
 
 mod accounts_cmd;
 mod assets;
+mod categories_cmd;
 mod models_cmd;
 mod ops_cmd;
 mod process;
@@ -44,6 +45,8 @@ enum Command {
     User(accounts_cmd::UserArgs),
     /// Manage credits: `atelier credits grant EMAIL AMOUNT`.
     Credits(accounts_cmd::CreditsArgs),
+    /// An account's own categories for `classify`: add (from example images), list, delete.
+    Categories(categories_cmd::CategoriesArgs),
     /// Print a signed transform URL for an image, signed with the first `[transform] keys` entry.
     Sign(sign_cmd::SignArgs),
 }
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         | Command::Sign(_)
         | Command::User(_)
         | Command::Credits(_)
+        | Command::Categories(_)
         | Command::Models(_) => LogFormat::Text,
     };
     init_logging(log_format);
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Models(args) => models_cmd::run(args),
         Command::User(args) => accounts_cmd::user(args).map(|()| ExitCode::SUCCESS),
         Command::Credits(args) => accounts_cmd::credits(args).map(|()| ExitCode::SUCCESS),
+        Command::Categories(args) => categories_cmd::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

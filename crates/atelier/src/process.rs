@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use atelier_imaging::{Limits, NoModels, Pipeline, RunEnv};
+use atelier_imaging::{Limits, Pipeline, RunEnv};
+use atelier_vision::{ModelDir, SessionConfig, Vision};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -48,6 +49,9 @@ pub struct ProcessArgs {
     /// Give up on an op after this many milliseconds.
     #[arg(long, default_value_t = Limits::default().op_timeout_ms)]
     op_timeout_ms: u64,
+    /// Folder of the vision model files (default: the checkout's `models/`).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
 }
 
 pub fn run(args: ProcessArgs) -> Result<ExitCode> {
@@ -59,7 +63,11 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
     };
     let (pipeline, asset_base) = load_pipeline(&args)?;
     let assets = FileAssets::new(asset_base, limits.clone());
-    let env = RunEnv { limits: &limits, assets: &assets, models: &NoModels };
+    let models = args.models.clone().map_or_else(ModelDir::default, ModelDir::new);
+    let vision = Vision::new(SessionConfig { models, ..SessionConfig::default() });
+    // Before any file is read: a missing model fails the run once, not every file.
+    pipeline.check_models(&vision).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let env = RunEnv { limits: &limits, assets: &assets, models: &vision };
 
     if args.inputs.iter().any(|p| p.as_os_str() == "-") {
         if args.inputs.len() != 1 {

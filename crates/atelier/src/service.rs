@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use atelier_imaging::Models;
 use atelier_server::AppState;
 use atelier_storage::{BlobStore, Db, ObjectBlobStore, Queue};
 use atelier_worker::{Worker, WorkerConfig, WorkerMetrics};
@@ -64,6 +65,8 @@ pub(crate) struct Service {
     pub settings: Settings,
     pub db: Db,
     blobs: Arc<dyn BlobStore>,
+    /// One set of model sessions for the API and every worker of the process.
+    pub models: Arc<dyn Models>,
     /// `None` when webhooks are off.
     webhook: Option<atelier_worker::webhook::WebhookConfig>,
 }
@@ -77,7 +80,8 @@ impl Service {
         let db = Db::connect(&settings.database_url()).await.context("connecting to the database")?;
         let blobs: Arc<dyn BlobStore> =
             Arc::new(ObjectBlobStore::open(&settings.blob_config()).context("opening the blob store")?);
-        Ok(Service { settings, db, blobs, webhook })
+        let models: Arc<dyn Models> = settings.vision.build();
+        Ok(Service { settings, db, blobs, models, webhook })
     }
 }
 
@@ -112,7 +116,8 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
         .with_webhooks(service.webhook.is_some())
         .with_transform(transform)
         .with_auth(auth, &secret)
-        .with_cors(service.settings.http.cors_origins.clone());
+        .with_cors(service.settings.http.cors_origins.clone())
+        .with_models(service.models.clone());
         let metrics = Arc::new(WorkerMetrics::new());
         let state = state.with_worker_metrics(metrics.clone());
         let (stop, stopped) = watch::channel(false);
@@ -210,7 +215,8 @@ fn start_workers(
                 ..WorkerConfig::default()
             };
             let worker = Worker::new(Queue::new(service.db.clone()), service.blobs.clone(), config)
-                .with_metrics(metrics.clone());
+                .with_metrics(metrics.clone())
+                .with_models(service.models.clone());
             let worker = Arc::new(worker);
             tokio::spawn(atelier_worker::host::run(worker, wake.clone(), stopped.clone(), Duration::from_secs(1)))
         })

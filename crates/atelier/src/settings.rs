@@ -13,9 +13,11 @@ use atelier_storage::BlobConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 
 mod accounts;
+mod vision;
 pub use accounts::{auth_config, AuthSettings, CreditSettings, HttpSettings, QuotaSettings};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+pub use vision::VisionSettings;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -55,6 +57,8 @@ pub struct Settings {
     pub quotas: QuotaSettings,
     /// HTTP hardening. `ATELIER_HTTP__CORS_ORIGINS`.
     pub http: HttpSettings,
+    /// The vision models. `ATELIER_VISION__MODELS_DIR`, `ATELIER_VISION__FACE_ATTRIBUTES`...
+    pub vision: VisionSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -192,6 +196,7 @@ impl Default for Settings {
             credits: CreditSettings::default(),
             quotas: QuotaSettings::default(),
             http: HttpSettings::default(),
+            vision: VisionSettings::default(),
         }
     }
 }

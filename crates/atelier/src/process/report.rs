@@ -47,6 +47,9 @@ pub struct OutputReport {
     pub bytes: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    /// What vision steps found: faces, digits, labels...
+    #[serde(skip_serializing_if = "atelier_imaging::Annotations::is_empty")]
+    pub annotations: atelier_imaging::Annotations,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +68,7 @@ impl OutputReport {
             height: output.height,
             bytes: output.bytes.len(),
             variant: output.variant.clone(),
+            annotations: output.annotations.clone(),
         }
     }
 }

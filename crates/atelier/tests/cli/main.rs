@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod categories;
 mod models;
 mod sign;
 
@@ -196,7 +197,13 @@ fn the_ops_command_lists_the_catalogue_for_people_and_machines() {
             "detect_faces",
             "blur_faces",
             "pixelate_faces",
-            "recognize_digit"
+            "recognize_digit",
+            "stylize",
+            "analyze_faces",
+            "smart_crop",
+            "draw_annotations",
+            "classify",
+            "moderate",
         ]
     );
     let text = String::from_utf8(atelier(&["ops"], dir.path()).stdout).unwrap();
