@@ -11,7 +11,7 @@ use super::color::flatten;
 use super::{check_range, Ctx, FieldError, OpName, Params};
 use crate::annotations::Annotations;
 use crate::error::Result;
-use crate::models::Label;
+use crate::models::{Label, Models};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -78,6 +78,13 @@ impl Classify {
         }
         Ok(())
     }
+}
+
+/// An image's fingerprint as `classify` computes it (transparency read as white): what
+/// an own category's examples are turned into.
+pub fn fingerprint(models: &dyn Models, image: &DynamicImage) -> Result<Vec<f32>> {
+    let rgb = flatten(image, [255, 255, 255]).to_rgb8();
+    Ok(models.classify(&rgb, 1).map_err(|err| err.into_error("classify"))?.fingerprint)
 }
 
 /// The own category nearest `fingerprint` by cosine similarity, if it reaches `min`.
