@@ -263,3 +263,26 @@ fn the_new_vision_ops_are_in_the_catalogue_with_their_costs() {
         assert!(costs.contains(&(name.to_string(), cost)), "{name}: {costs:?}");
     }
 }
+
+#[test]
+fn smart_crop_and_draw_annotations_survive_extreme_shapes_and_faces_past_the_edges() {
+    let fake = FakeModels::default();
+    for (w, h) in [(1, 1), (1, 3000), (3000, 1), (7, 5)] {
+        let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(w, h, Rgb([0, 0, 255])));
+        for step in ["smart_crop:width=16,height=9", "smart_crop:width=1,height=1,faces=false"] {
+            let (out, _) = run_on(image.clone(), &[step], &fake).unwrap_or_else(|e| panic!("{w}x{h} {step}: {e}"));
+            let asked: Vec<u32> = step.split(['=', ',']).filter_map(|v| v.parse().ok()).collect();
+            assert_eq!((out.width(), out.height()), (asked[0], asked[1]), "{w}x{h} {step}");
+        }
+        let (out, _) = run_on(image, &["detect_faces", "draw_annotations"], &fake).unwrap();
+        assert_eq!((out.width(), out.height()), (w, h));
+    }
+    // A box that reaches past every edge is clipped, not a panic.
+    let wide =
+        DynamicImage::ImageRgb8(RgbImage::from_fn(
+            40,
+            30,
+            |x, _| if x < 2 { Rgb([0, 0, 255]) } else { Rgb([9, 9, 9]) },
+        ));
+    run_on(wide, &["detect_faces", "flip", "draw_annotations"], &fake).unwrap();
+}
