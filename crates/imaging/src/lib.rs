@@ -22,7 +22,7 @@ pub use encode::{encode, EncodeOptions, Subsampling};
 pub use error::{Code, Error, ErrorKind, Result};
 pub use format::Format;
 pub use limits::{Deadline, Limits};
-pub use models::{Capability, Classes, FaceAttributes, Label, StyleRequest, StyleSource, BUILTIN_STYLES};
+pub use models::{Capability, Classes, FaceAttributes, FaceSearch, Label, StyleRequest, StyleSource, BUILTIN_STYLES};
 pub use models::{DigitReading, FaceAnnotation, ModelError, Models, NoModels, NumberReading};
 pub use ops::{catalogue, Op, OpInfo, OpName};
 pub use pipeline::{parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION};

@@ -11,9 +11,9 @@ use crate::annotations::{AttributesJson, FaceJson};
 /// What the vision ops need from a model runner. Object-safe: a run borrows one as
 /// `&dyn Models` ([`crate::RunEnv::models`]), shared by every thread that runs pipelines.
 pub trait Models: Send + Sync {
-    /// The faces in `image` scoring at least `threshold` (0..1), best first, in `image`'s
-    /// pixels. Boxes are not clipped: a face cut by the frame may reach past an edge.
-    fn detect_faces(&self, image: &image::RgbImage, threshold: f32) -> Result<Vec<FaceAnnotation>, ModelError>;
+    /// The faces in `image` that `search` asks for, best first, in `image`'s pixels. Boxes
+    /// are not clipped: a face cut by the frame may reach past an edge.
+    fn detect_faces(&self, image: &image::RgbImage, search: FaceSearch) -> Result<Vec<FaceAnnotation>, ModelError>;
 
     /// Reads a written number on `image` (dark ink on light paper): its digits left to
     /// right. Splitting the ink into digits and preparing each for the model is the
@@ -37,6 +37,23 @@ pub trait Models: Send + Sync {
     /// Whether `capability` can run here, loading what it needs: how a service refuses a
     /// job up front (503 `vision_unavailable`) instead of failing every item later.
     fn check(&self, capability: Capability) -> Result<(), ModelError>;
+}
+
+/// How hard [`Models::detect_faces`] looks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceSearch {
+    /// Minimum score kept, 0..1.
+    pub threshold: f32,
+    /// Also look for faces too small for one pass over a big photo (tiles: slower, about
+    /// 15 times on a few megapixels).
+    pub small_faces: bool,
+}
+
+impl Default for FaceSearch {
+    /// What the redaction ops look with: every face that can be found, none that is not.
+    fn default() -> Self {
+        FaceSearch { threshold: 0.6, small_faces: true }
+    }
 }
 
 /// What a vision op needs from [`Models`], for [`Models::check`].
@@ -226,7 +243,7 @@ impl NoModels {
 }
 
 impl Models for NoModels {
-    fn detect_faces(&self, _image: &image::RgbImage, _threshold: f32) -> Result<Vec<FaceAnnotation>, ModelError> {
+    fn detect_faces(&self, _image: &image::RgbImage, _search: FaceSearch) -> Result<Vec<FaceAnnotation>, ModelError> {
         Err(ModelError::unavailable(NoModels::MESSAGE))
     }
 

@@ -4,7 +4,7 @@
 //! pipelines reach ONNX Runtime.
 
 use atelier_imaging::{Capability, Classes, DigitReading, FaceAnnotation, Label, ModelError, Models, NumberReading};
-use atelier_imaging::{StyleRequest, StyleSource};
+use atelier_imaging::{FaceSearch, StyleRequest, StyleSource};
 use image::{GrayImage, RgbImage};
 
 use crate::classify::{category_scores, imagenet_labels, top_k};
@@ -20,8 +20,8 @@ pub const ATTRIBUTES_OFF: &str =
     "face attribute analysis (age, gender, expression) is switched off on this server ([vision] face_attributes)";
 
 impl Models for Vision {
-    fn detect_faces(&self, image: &RgbImage, threshold: f32) -> Result<Vec<FaceAnnotation>, ModelError> {
-        let options = FaceOptions { threshold, ..FaceOptions::default() };
+    fn detect_faces(&self, image: &RgbImage, search: FaceSearch) -> Result<Vec<FaceAnnotation>, ModelError> {
+        let options = FaceOptions { threshold: search.threshold, tiles: search.small_faces, ..FaceOptions::default() };
         let faces = Vision::detect_faces(self, image, options).map_err(model_error)?;
         Ok(faces
             .iter()
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn a_missing_model_answers_unavailable_through_the_trait() {
         let vision = nowhere();
-        let err = Models::detect_faces(&vision, &image::RgbImage::new(8, 8), 0.6).unwrap_err();
+        let err = Models::detect_faces(&vision, &image::RgbImage::new(8, 8), Default::default()).unwrap_err();
         assert!(err.unavailable, "{err:?}");
         assert!(err.message.contains("blazeface_back_256.onnx"), "{err}");
         // Ink on paper: a blank page needs no model run, so it would not fail.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_imaging::{Capability, Classes, DigitReading, FaceAnnotation, FaceAttributes, Label, ModelError};
-use atelier_imaging::{Limits, Models, NumberReading, StyleRequest};
+use atelier_imaging::{FaceSearch, Limits, Models, NumberReading, StyleRequest};
 use atelier_server::transform::{TransformConfig, TransformStats};
 use atelier_server::{router, AppState, AuthConfig};
 use atelier_storage::{now_ms, BlobConfig, Credits, Db, ObjectBlobStore, Quotas, Role};
@@ -210,7 +210,7 @@ async fn register(client: &reqwest::Client, base: &str, email: &str) -> Account 
 pub struct TestModels;
 
 impl Models for TestModels {
-    fn detect_faces(&self, image: &RgbImage, _threshold: f32) -> Result<Vec<FaceAnnotation>, ModelError> {
+    fn detect_faces(&self, image: &RgbImage, _search: FaceSearch) -> Result<Vec<FaceAnnotation>, ModelError> {
         let (w, h) = (image.width() as f32, image.height() as f32);
         let (x, y, width, height) = (w * 0.4, h * 0.3, w * 0.2, h * 0.3);
         Ok(vec![FaceAnnotation { x, y, width, height, score: 0.93, landmarks: [[x, y]; 6], attributes: None }])

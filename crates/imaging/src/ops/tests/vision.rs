@@ -11,7 +11,7 @@ use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 use crate::annotations::Annotations;
 use crate::error::Code;
 use crate::models::{Capability, Classes, DigitReading, FaceAnnotation, FaceAttributes, Label, ModelError, Models};
-use crate::models::{NoModels, NumberReading, StyleRequest, StyleSource};
+use crate::models::{FaceSearch, NoModels, NumberReading, StyleRequest, StyleSource};
 use crate::{Decoded, Format, Limits, NoAssets, Pipeline, RunEnv};
 
 #[derive(Default)]
@@ -35,7 +35,8 @@ impl FakeModels {
 }
 
 impl Models for FakeModels {
-    fn detect_faces(&self, image: &RgbImage, threshold: f32) -> Result<Vec<FaceAnnotation>, ModelError> {
+    fn detect_faces(&self, image: &RgbImage, search: FaceSearch) -> Result<Vec<FaceAnnotation>, ModelError> {
+        let threshold = search.threshold;
         self.face_calls.fetch_add(1, Ordering::SeqCst);
         if let Some(err) = &self.fail {
             return Err(err.clone());
