@@ -1,3 +1,6 @@
+//! The style steps without the model, each checked against what numpy or Pillow computes
+//! for the same input: weights, sizes, padding, tensor layouts, colour keeping, blending.
+
 use image::{Rgb, RgbImage};
 
 use super::*;
