@@ -64,10 +64,13 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
     let (pipeline, asset_base) = load_pipeline(&args)?;
     let assets = FileAssets::new(asset_base, limits.clone());
     let models = args.models.clone().map_or_else(ModelDir::default, ModelDir::new);
-    let vision = Vision::new(SessionConfig { models, ..SessionConfig::default() });
+    // Leaked on purpose: the sessions live as long as the process anyway, and tearing ONNX
+    // Runtime down at exit costs a one-shot run tens of milliseconds for nothing.
+    let vision: &'static Vision =
+        Box::leak(Box::new(Vision::new(SessionConfig { models, ..SessionConfig::default() })));
     // Before any file is read: a missing model fails the run once, not every file.
-    pipeline.check_models(&vision).map_err(|err| anyhow::anyhow!("{err}"))?;
-    let env = RunEnv { limits: &limits, assets: &assets, models: &vision };
+    pipeline.check_models(vision).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let env = RunEnv { limits: &limits, assets: &assets, models: vision };
 
     if args.inputs.iter().any(|p| p.as_os_str() == "-") {
         if args.inputs.len() != 1 {
