@@ -62,3 +62,28 @@ find_convert() {
     fi
     return 1
 }
+
+# busy_pct: the share of all CPU time that was not idle over the next 2 s, in percent.
+busy_pct() {
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    sleep 2
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
+        printf "%.0f", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) : 0) }'
+}
+
+# wait_quiet NAME: with WAIT_QUIET=SECONDS, waits up to that long for the machine to be
+# idle (under 10 % busy three times in a row) before measuring: a cargo build alongside
+# skews every wall-time figure. NAME prefixes the warning when it never goes quiet.
+wait_quiet() {
+    [ "${WAIT_QUIET:-0}" -gt 0 ] || return 0
+    local deadline=$((SECONDS + WAIT_QUIET)) calm=0
+    while [ "$calm" -lt 3 ] && [ "$SECONDS" -lt "$deadline" ]; do
+        if [ "$(busy_pct)" -lt 10 ]; then calm=$((calm + 1)); else calm=0; sleep 3; fi
+    done
+    [ "$calm" -ge 3 ] || echo "$1: WARNING: the machine did not go quiet in ${WAIT_QUIET} s" >&2
+}
+
+# rustc_running: how many rustc processes are running (another build skews timings).
+rustc_running() { pgrep -xc rustc || true; }

@@ -41,6 +41,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 
 case "${1:-}" in
@@ -115,26 +117,9 @@ mkdir -p "$OUT/work"
 cp "$root/test-data/photos/chelsea.png" "$OUT/work/chelsea.png"
 
 # --- the runs ---------------------------------------------------------------------------
-# busy_pct: the share of all CPU time that was not idle over the next 2 s, in percent.
-busy_pct() {
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    sleep 2
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
-        printf "%.0f", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) : 0) }'
-}
 # Both tools spend most of their time in a model run on every core: a build alongside
-# slows that part on both sides alike and so pulls the ratio towards 1. WAIT_QUIET waits
-# (under 10 % busy three times in a row) as bench/transform-load.sh does.
-if [ "${WAIT_QUIET:-0}" -gt 0 ]; then
-    deadline=$((SECONDS + WAIT_QUIET)) calm=0
-    while [ "$calm" -lt 3 ] && [ "$SECONDS" -lt "$deadline" ]; do
-        if [ "$(busy_pct)" -lt 10 ]; then calm=$((calm + 1)); else calm=0; sleep 3; fi
-    done
-    [ "$calm" -ge 3 ] || echo "stylize-e2e: WARNING: the machine did not go quiet in ${WAIT_QUIET} s" >&2
-fi
-rustc_running() { pgrep -xc rustc || true; }
+# slows that part on both sides alike and so pulls the ratio towards 1.
+wait_quiet stylize-e2e
 busy_start=$(busy_pct)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 rustc_start=$(rustc_running)

@@ -342,27 +342,10 @@ check_output() {
 }
 CHECKS=()
 
-# busy_pct: the share of all CPU time that was not idle over the next 2 s, in percent.
-busy_pct() {
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    sleep 2
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
-        printf "%.0f", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) : 0) }'
-}
-# With WAIT_QUIET=SECONDS, waits up to that long for the machine to be idle (under 10 %
-# busy three times in a row) before measuring: a cargo build alongside skews every figure.
-if [ "${WAIT_QUIET:-0}" -gt 0 ]; then
-    deadline=$((SECONDS + WAIT_QUIET)) calm=0
-    while [ "$calm" -lt 3 ] && [ "$SECONDS" -lt "$deadline" ]; do
-        if [ "$(busy_pct)" -lt 10 ]; then calm=$((calm + 1)); else calm=0; sleep 3; fi
-    done
-    [ "$calm" -ge 3 ] || echo "transform-load: WARNING: the machine did not go quiet in ${WAIT_QUIET} s" >&2
-fi
+wait_quiet transform-load
 quiet_note() {
     local n
-    n=$(pgrep -xc rustc || true)
+    n=$(rustc_running)
     if [ "${n:-0}" -gt 0 ]; then
         echo "transform-load: WARNING: $n rustc processes are running; figures will be skewed" >&2
         echo "yes ($n rustc)"

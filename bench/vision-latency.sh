@@ -30,6 +30,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 
 case "${1:-}" in
@@ -82,25 +84,7 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 MODELS=${ONLY:-blazeface_back_256,mnist_cnn,efficientnet_lite0,nsfw_mobilenet_v2,faceres+emotion,multistyle26,arbitrary}
-rustc_running() { pgrep -xc rustc || true; }
-# busy_pct: the share of all CPU time that was not idle over the next 2 s, in percent.
-busy_pct() {
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    sleep 2
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
-        printf "%.0f", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) : 0) }'
-}
-# With WAIT_QUIET=SECONDS, waits up to that long for the machine to be idle (under 10 %
-# busy three times in a row): another build alongside skews every wall-time figure.
-if [ "${WAIT_QUIET:-0}" -gt 0 ]; then
-    deadline=$((SECONDS + WAIT_QUIET)) calm=0
-    while [ "$calm" -lt 3 ] && [ "$SECONDS" -lt "$deadline" ]; do
-        if [ "$(busy_pct)" -lt 10 ]; then calm=$((calm + 1)); else calm=0; sleep 3; fi
-    done
-    [ "$calm" -ge 3 ] || echo "vision-latency: WARNING: the machine did not go quiet in ${WAIT_QUIET} s" >&2
-fi
+wait_quiet vision-latency
 BUSY_START=$(busy_pct)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 RUSTC_START=$(rustc_running)
