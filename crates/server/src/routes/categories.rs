@@ -3,7 +3,7 @@
 //! job's `classify` step with `own_categories` puts each image in the nearest of them.
 
 use atelier_imaging::ops::classify::centre;
-use atelier_imaging::{Capability, Models};
+use atelier_imaging::{Models, Pipeline};
 use atelier_storage::{now_ms, CategoryCreated, CategoryRecord};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -87,6 +87,10 @@ pub(crate) async fn create(
         let record = find(&state, caller.scope(), id).await?;
         sources.push((id.clone(), record.blob_key()?));
     }
+    // Once, before any image is fetched: a server without the model answers 503 at once.
+    let classify = Pipeline::parse_inline(&["classify"])
+        .map_err(|err| ApiError::new(ApiCode::Internal, format!("the classify step: {err}")))?;
+    super::jobs::check_models(&state, &classify).await?;
     let mut fingerprints = Vec::with_capacity(count);
     for (id, key) in sources {
         let bytes = state.blobs.get(&key).await?;
@@ -116,14 +120,12 @@ pub(crate) async fn create(
     }
 }
 
-/// One stored image's fingerprint, as `classify` computes it. The model is checked first,
-/// so a server without it answers 503 before any image is decoded.
+/// One stored image's fingerprint, as `classify` computes it.
 fn fingerprint(
     models: &dyn Models,
     bytes: &[u8],
     limits: &atelier_imaging::Limits,
 ) -> Result<Vec<f32>, atelier_imaging::Error> {
-    models.check(Capability::Classify).map_err(|err| err.into_error("classify"))?;
     let decoded = atelier_imaging::decode(bytes, limits, None)?;
     atelier_imaging::ops::classify::fingerprint(models, &decoded.image)
 }
