@@ -68,6 +68,8 @@ pub enum Error {
 pub struct Worker {
     queue: Queue,
     images: atelier_storage::Images,
+    /// The owners' own categories, for `classify` steps that match against them.
+    categories: atelier_storage::Categories,
     registry: Workers,
     blobs: Arc<dyn BlobStore>,
     config: WorkerConfig,
@@ -81,10 +83,12 @@ pub struct Worker {
 impl Worker {
     pub fn new(queue: Queue, blobs: Arc<dyn BlobStore>, config: WorkerConfig) -> Worker {
         let images = atelier_storage::Images::new(queue.db().clone());
+        let categories = atelier_storage::Categories::new(queue.db().clone());
         let registry = Workers::new(queue.db().clone());
         let metrics = Arc::new(WorkerMetrics::new());
         let models = Arc::new(NoModels);
-        Worker { queue, images, registry, blobs, config, metrics, models, jobs_done: AtomicU64::new(0) }
+        let jobs_done = AtomicU64::new(0);
+        Worker { queue, images, categories, registry, blobs, config, metrics, models, jobs_done }
     }
 
     /// This worker, running vision steps with `models` (shared by every worker of the
@@ -195,9 +199,8 @@ impl Worker {
             Arc::default()
         } else {
             let owner = job.owner_id.as_deref();
-            let categories = atelier_storage::Categories::new(self.queue.db().clone());
             let limits = &self.config.limits;
-            Arc::new(assets::fetch(&self.images, &categories, &*self.blobs, owner, &pipeline, limits).await?)
+            Arc::new(assets::fetch(&self.images, &self.categories, &*self.blobs, owner, &pipeline, limits).await?)
         };
         for (index, item) in payload.items.iter().enumerate() {
             if results.items[index].is_some() {
