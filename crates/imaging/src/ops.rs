@@ -385,7 +385,7 @@ impl Op {
             Op::Stylize(op) => op.apply(image, ctx),
             Op::AnalyzeFaces(op) => op.apply(&image, annotations, ctx).map(|()| image),
             Op::SmartCrop(op) => op.apply(image, annotations, ctx),
-            Op::DrawAnnotations(op) => op.apply(image, annotations, ctx),
+            Op::DrawAnnotations(op) => Ok(op.apply(image, annotations)),
             Op::Classify(op) => op.apply(&image, annotations, ctx).map(|()| image),
             Op::Moderate(op) => op.apply(&image, annotations, ctx).map(|()| image),
             Op::Augment(_) | Op::Convert(_) => Ok(image),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::color::flatten;
 use super::geometry::Color;
-use super::{Ctx, FieldError, Params};
+use super::{FieldError, Params};
 use crate::annotations::Annotations;
 use crate::error::Result;
 
@@ -40,7 +40,7 @@ impl Params for DrawAnnotations {
 const INK_BAND: Rgb<u8> = Rgb([20, 20, 20]);
 
 impl DrawAnnotations {
-    pub(crate) fn apply(&self, image: DynamicImage, annotations: &Annotations, _ctx: &Ctx<'_>) -> Result<DynamicImage> {
+    pub(crate) fn apply(&self, image: DynamicImage, annotations: &Annotations) -> DynamicImage {
         let mut canvas = flatten(&image, [255, 255, 255]).to_rgb8();
         let (w, h) = canvas.dimensions();
         let line = (w.min(h) / 300).clamp(1, 8) as i64;
@@ -82,7 +82,7 @@ impl DrawAnnotations {
                 y += text(&mut canvas, &line_text, 0, y, scale, ink);
             }
         }
-        Ok(DynamicImage::ImageRgb8(canvas))
+        DynamicImage::ImageRgb8(canvas)
     }
 }
 
