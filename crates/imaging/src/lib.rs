@@ -26,4 +26,4 @@ pub use models::{Capability, Classes, FaceAttributes, FaceSearch, Label, StyleRe
 pub use models::{DigitReading, FaceAnnotation, ModelError, Models, NoModels, NumberReading};
 pub use ops::{catalogue, Op, OpInfo, OpName};
 pub use pipeline::{parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION};
-pub use pipeline::{Assets, NoAssets, Output, Pipeline, PipelineError, RunEnv, RunOutput, StepTiming};
+pub use pipeline::{Applied, Assets, NoAssets, Output, Pipeline, PipelineError, RunEnv, RunOutput, StepTiming};

@@ -34,6 +34,18 @@ pub trait Models: Send + Sync {
     /// The moderation model's class scores, in the model's order (they sum to 1).
     fn moderate(&self, image: &RgbImage) -> Result<Vec<Label>, ModelError>;
 
+    /// [`Models::classify`] for many images, in order. Runners whose model takes batches
+    /// override it (one run for many images is cheaper than many runs); the default asks
+    /// one image at a time.
+    fn classify_batch(&self, images: &[&RgbImage], top_k: usize) -> Result<Vec<Classes>, ModelError> {
+        images.iter().map(|image| self.classify(image, top_k)).collect()
+    }
+
+    /// [`Models::moderate`] for many images, in order; batched where the runner can.
+    fn moderate_batch(&self, images: &[&RgbImage]) -> Result<Vec<Vec<Label>>, ModelError> {
+        images.iter().map(|image| self.moderate(image)).collect()
+    }
+
     /// Whether `capability` can run here, loading what it needs: how a service refuses a
     /// job up front (503 `vision_unavailable`) instead of failing every item later.
     fn check(&self, capability: Capability) -> Result<(), ModelError>;

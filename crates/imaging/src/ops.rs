@@ -392,6 +392,33 @@ impl Op {
         }
     }
 
+    /// Whether this op only reads pixels and writes annotations (the image is unchanged):
+    /// what a dataset job's inference steps may be, so they can run over batches.
+    pub fn annotates_only(&self) -> bool {
+        matches!(
+            self,
+            Op::DetectFaces(_) | Op::RecognizeDigit(_) | Op::AnalyzeFaces(_) | Op::Classify(_) | Op::Moderate(_)
+        )
+    }
+
+    /// Runs an [`Op::annotates_only`] op over a batch of images with as few model calls
+    /// as the op allows; one image at a time for the others (their models take one).
+    pub(crate) fn annotate(
+        &self,
+        images: &[&DynamicImage],
+        annotations: &mut [Annotations],
+        ctx: &Ctx<'_>,
+    ) -> Result<()> {
+        match self {
+            Op::Classify(op) => op.apply_batch(images, annotations, ctx),
+            Op::Moderate(op) => op.apply_batch(images, annotations, ctx),
+            Op::DetectFaces(op) => images.iter().zip(annotations).try_for_each(|(i, a)| op.apply(i, a, ctx)),
+            Op::RecognizeDigit(op) => images.iter().zip(annotations).try_for_each(|(i, a)| op.apply(i, a, ctx)),
+            Op::AnalyzeFaces(op) => images.iter().zip(annotations).try_for_each(|(i, a)| op.apply(i, a, ctx)),
+            _ => Err(ctx.not_applicable(self.name(), "this op changes the image, so it cannot run as inference")),
+        }
+    }
+
     /// How this op moves the pixels of a `size` image, for annotations to follow.
     /// [`Op::Augment`] is the pipeline's: its variants lose positions, its original keeps them.
     pub(crate) fn motion(&self, size: (u32, u32)) -> Motion {

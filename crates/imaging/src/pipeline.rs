@@ -2,6 +2,7 @@
 //! over one input image to produce encoded outputs (one, or one per `augment` variant),
 //! each with the annotations its vision steps made.
 
+mod batch;
 mod parse;
 mod url;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use image::DynamicImage;
 use serde::Serialize;
 
+pub use batch::Applied;
 pub use parse::PipelineError;
 pub use url::{
     parse_url_options, UrlFormat, UrlOptions, UrlOptionsError, ENCODER_VERSION, MAX_OPTIONS_LEN, MAX_SEGMENTS,

@@ -52,6 +52,17 @@ pub struct OwnCategory {
 
 impl Classify {
     pub(crate) fn apply(&self, image: &DynamicImage, annotations: &mut Annotations, ctx: &Ctx<'_>) -> Result<()> {
+        self.apply_batch(&[image], std::slice::from_mut(annotations), ctx)
+    }
+
+    /// Classifies `images` with one model call (batched where the runner can), writing
+    /// each one's findings into the annotations at the same position.
+    pub(crate) fn apply_batch(
+        &self,
+        images: &[&DynamicImage],
+        annotations: &mut [Annotations],
+        ctx: &Ctx<'_>,
+    ) -> Result<()> {
         let op = OpName::Classify;
         let own = if self.own_categories {
             let own = ctx.assets.categories().map_err(|message| ctx.not_applicable(op, message))?;
@@ -65,16 +76,19 @@ impl Classify {
         } else {
             None
         };
-        let rgb = flatten(image, [255, 255, 255]).to_rgb8();
-        let classes = ctx.models.classify(&rgb, self.top_k as usize).map_err(|err| ctx.model_error(op, err))?;
+        let rgbs: Vec<_> = images.iter().map(|image| flatten(image, [255, 255, 255]).to_rgb8()).collect();
+        let refs: Vec<_> = rgbs.iter().collect();
+        let found = ctx.models.classify_batch(&refs, self.top_k as usize).map_err(|err| ctx.model_error(op, err))?;
         ctx.deadline.check()?;
         let top = self.top_k as usize;
-        annotations.labels = Some(classes.labels.into_iter().take(top).collect());
-        if self.categories {
-            annotations.categories = Some(classes.categories.into_iter().take(top).collect());
-        }
-        if let Some(own) = own {
-            annotations.category = nearest(&classes.fingerprint, &own, self.min_similarity);
+        for (classes, annotations) in found.into_iter().zip(annotations.iter_mut()) {
+            annotations.labels = Some(classes.labels.into_iter().take(top).collect());
+            if self.categories {
+                annotations.categories = Some(classes.categories.into_iter().take(top).collect());
+            }
+            if let Some(own) = &own {
+                annotations.category = nearest(&classes.fingerprint, own, self.min_similarity);
+            }
         }
         Ok(())
     }

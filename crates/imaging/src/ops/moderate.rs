@@ -37,12 +37,25 @@ impl Params for Moderate {
 
 impl Moderate {
     pub(crate) fn apply(&self, image: &DynamicImage, annotations: &mut Annotations, ctx: &Ctx<'_>) -> Result<()> {
+        self.apply_batch(&[image], std::slice::from_mut(annotations), ctx)
+    }
+
+    /// Scores `images` with one model call (batched where the runner can).
+    pub(crate) fn apply_batch(
+        &self,
+        images: &[&DynamicImage],
+        annotations: &mut [Annotations],
+        ctx: &Ctx<'_>,
+    ) -> Result<()> {
         // Transparent areas read as white, as a viewer on a light page would show them.
-        let rgb = flatten(image, [255, 255, 255]).to_rgb8();
-        let scores = ctx.models.moderate(&rgb).map_err(|err| ctx.model_error(OpName::Moderate, err))?;
+        let rgbs: Vec<_> = images.iter().map(|image| flatten(image, [255, 255, 255]).to_rgb8()).collect();
+        let refs: Vec<_> = rgbs.iter().collect();
+        let found = ctx.models.moderate_batch(&refs).map_err(|err| ctx.model_error(OpName::Moderate, err))?;
         ctx.deadline.check()?;
-        let flagged: f32 = scores.iter().filter(|l| FLAGGED.contains(&l.label.as_str())).map(|l| l.score).sum();
-        annotations.moderation = Some(Moderation { scores, needs_review: flagged >= self.threshold });
+        for (scores, annotations) in found.into_iter().zip(annotations.iter_mut()) {
+            let flagged: f32 = scores.iter().filter(|l| FLAGGED.contains(&l.label.as_str())).map(|l| l.score).sum();
+            annotations.moderation = Some(Moderation { scores, needs_review: flagged >= self.threshold });
+        }
         Ok(())
     }
 }
