@@ -80,25 +80,49 @@ impl Models for Vision {
     }
 
     fn classify(&self, image: &RgbImage, k: usize) -> Result<Classes, ModelError> {
-        let mut found = Vision::classify(self, &[image]).map_err(model_error)?;
-        let classification = found.pop().ok_or_else(|| ModelError::internal("the classifier returned nothing"))?;
+        let mut found = atelier_imaging::Models::classify_batch(self, &[image], k)?;
+        found.pop().ok_or_else(|| ModelError::internal("the classifier returned nothing"))
+    }
+
+    fn classify_batch(&self, images: &[&RgbImage], k: usize) -> Result<Vec<Classes>, ModelError> {
+        let found = Vision::classify(self, images).map_err(model_error)?;
+        if found.len() != images.len() {
+            return Err(ModelError::internal("the classifier did not return one result per image"));
+        }
         let names = imagenet_labels();
-        let labels = top_k(&classification.probabilities, k)
+        Ok(found
             .into_iter()
-            .filter_map(|(index, score)| Some(Label { label: names.get(index)?.to_string(), score }))
-            .collect();
-        let categories = category_scores(&classification.probabilities)
-            .into_iter()
-            .take(k)
-            .map(|(name, score)| Label { label: name.to_string(), score })
-            .collect();
-        Ok(Classes { labels, categories, fingerprint: classification.fingerprint })
+            .map(|classification| {
+                let labels = top_k(&classification.probabilities, k)
+                    .into_iter()
+                    .filter_map(|(index, score)| Some(Label { label: names.get(index)?.to_string(), score }))
+                    .collect();
+                let categories = category_scores(&classification.probabilities)
+                    .into_iter()
+                    .take(k)
+                    .map(|(name, score)| Label { label: name.to_string(), score })
+                    .collect();
+                Classes { labels, categories, fingerprint: classification.fingerprint }
+            })
+            .collect())
     }
 
     fn moderate(&self, image: &RgbImage) -> Result<Vec<Label>, ModelError> {
-        let mut found = Vision::moderate(self, &[image]).map_err(model_error)?;
-        let scores = found.pop().ok_or_else(|| ModelError::internal("the moderation model returned nothing"))?;
-        Ok(NSFW_LABELS.iter().zip(scores).map(|(label, score)| Label { label: label.to_string(), score }).collect())
+        let mut found = atelier_imaging::Models::moderate_batch(self, &[image])?;
+        found.pop().ok_or_else(|| ModelError::internal("the moderation model returned nothing"))
+    }
+
+    fn moderate_batch(&self, images: &[&RgbImage]) -> Result<Vec<Vec<Label>>, ModelError> {
+        let found = Vision::moderate(self, images).map_err(model_error)?;
+        if found.len() != images.len() {
+            return Err(ModelError::internal("the moderation model did not return one result per image"));
+        }
+        Ok(found
+            .into_iter()
+            .map(|scores| {
+                NSFW_LABELS.iter().zip(scores).map(|(l, score)| Label { label: l.to_string(), score }).collect()
+            })
+            .collect())
     }
 
     fn check(&self, capability: Capability) -> Result<(), ModelError> {
