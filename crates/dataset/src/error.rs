@@ -37,6 +37,18 @@ pub enum Error {
     MetadataInvalid { detail: String },
     #[error("invalid filter: {0}")]
     Filter(#[from] FilterError),
+    /// A dataset job's parameters are wrong; `field` is where (`augment.variants`,
+    /// `inference[0]`, `batch_size`).
+    #[error("{}{message}", field_prefix(.field))]
+    InvalidJob { field: String, message: String },
+}
+
+fn field_prefix(field: &str) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!("{field}: ")
+    }
 }
 
 fn bomb_subject(name: &Option<String>) -> String {
@@ -60,6 +72,7 @@ pub enum Code {
     MetadataTooLarge,
     MetadataInvalid,
     FilterInvalid,
+    JobInvalid,
 }
 
 /// How a caller should treat an error, without knowing every variant.
@@ -87,28 +100,33 @@ impl Error {
             Error::MetadataTooLarge { .. } => Code::MetadataTooLarge,
             Error::MetadataInvalid { .. } => Code::MetadataInvalid,
             Error::Filter(_) => Code::FilterInvalid,
+            Error::InvalidJob { .. } => Code::JobInvalid,
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            Error::Unsupported { .. }
-            | Error::UnsafeEntry { .. }
-            | Error::Truncated { .. }
-            | Error::Corrupt { .. }
-            | Error::MetadataInvalid { .. }
-            | Error::Filter(_) => ErrorKind::BadInput,
-            Error::TooManyEntries { .. }
-            | Error::EntryTooLarge { .. }
-            | Error::TooLarge { .. }
-            | Error::Bomb { .. }
-            | Error::MetadataTooLarge { .. } => ErrorKind::TooLarge,
-            Error::Io(_) => ErrorKind::Internal,
-        }
+        self.code().kind()
     }
 }
 
 impl Code {
+    /// How a caller treats errors with this code.
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            Code::ArchiveUnsupported
+            | Code::ArchiveEntryUnsafe
+            | Code::ArchiveTruncated
+            | Code::ArchiveCorrupt
+            | Code::MetadataInvalid
+            | Code::FilterInvalid
+            | Code::JobInvalid => ErrorKind::BadInput,
+            Code::ArchiveTooManyEntries | Code::ArchiveTooLarge | Code::ArchiveBomb | Code::MetadataTooLarge => {
+                ErrorKind::TooLarge
+            }
+            Code::ArchiveReadFailed => ErrorKind::Internal,
+        }
+    }
+
     pub const ALL: &'static [Code] = &[
         Code::ArchiveUnsupported,
         Code::ArchiveEntryUnsafe,
@@ -121,6 +139,7 @@ impl Code {
         Code::MetadataTooLarge,
         Code::MetadataInvalid,
         Code::FilterInvalid,
+        Code::JobInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -136,6 +155,7 @@ impl Code {
             Code::MetadataTooLarge => "metadata_too_large",
             Code::MetadataInvalid => "metadata_invalid",
             Code::FilterInvalid => "filter_invalid",
+            Code::JobInvalid => "invalid_dataset_job",
         }
     }
 }
