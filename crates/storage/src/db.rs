@@ -34,6 +34,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/common/0006_users.sql")),
     (7, include_str!("../migrations/common/0007_secrets.sql")),
     (8, include_str!("../migrations/common/0008_categories.sql")),
+    (9, include_str!("../migrations/common/0009_datasets.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
@@ -44,6 +45,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/common/0006_users.sql")),
     (7, include_str!("../migrations/common/0007_secrets.sql")),
     (8, include_str!("../migrations/common/0008_categories.sql")),
+    (9, include_str!("../migrations/common/0009_datasets.sql")),
 ];
 
 impl Db {

@@ -75,32 +75,56 @@ impl Images {
     /// written first, keeps a concurrent [`Images::collect`] from deleting the blob the
     /// caller is about to write.
     pub async fn insert(&self, owner: Option<&str>, image: NewImage<'_>, now: i64) -> Result<ImageRecord> {
-        let record = ImageRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            sha256: image.sha256.as_str().to_string(),
-            format: image.format.to_string(),
-            width: i64::from(image.width),
-            height: i64::from(image.height),
-            bytes: i64::try_from(image.bytes).unwrap_or(i64::MAX),
-            created_at: now,
-            owner_id: owner.map(str::to_string),
-        };
-        let mut tx = self.db.pool.begin().await.map_err(Error::db("insert image"))?;
-        lock_original(&mut tx, &record.sha256).await?;
-        sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(&record.id)
-            .bind(&record.sha256)
-            .bind(&record.format)
-            .bind(record.width)
-            .bind(record.height)
-            .bind(record.bytes)
-            .bind(record.created_at)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::db("insert image"))?;
-        tx.commit().await.map_err(Error::db("insert image"))?;
-        Ok(record)
+        let mut records = self.insert_many(owner, &[image], now).await?;
+        records.pop().ok_or_else(|| Error::Corrupt("inserting one image returned none".into()))
+    }
+
+    /// [`Images::insert`] for many images in one transaction (an archive's entries): all
+    /// of them or none. Originals are locked in hash order, so two imports sharing some
+    /// never wait on each other in a cycle.
+    pub async fn insert_many(
+        &self,
+        owner: Option<&str>,
+        images: &[NewImage<'_>],
+        now: i64,
+    ) -> Result<Vec<ImageRecord>> {
+        let what = "insert images";
+        let records: Vec<ImageRecord> = images
+            .iter()
+            .map(|image| ImageRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                sha256: image.sha256.as_str().to_string(),
+                format: image.format.to_string(),
+                width: i64::from(image.width),
+                height: i64::from(image.height),
+                bytes: i64::try_from(image.bytes).unwrap_or(i64::MAX),
+                created_at: now,
+                owner_id: owner.map(str::to_string),
+            })
+            .collect();
+        let mut hashes: Vec<&str> = records.iter().map(|r| r.sha256.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut tx = self.db.pool.begin().await.map_err(Error::db(what))?;
+        for hash in hashes {
+            lock_original(&mut tx, hash).await?;
+        }
+        for record in &records {
+            sqlx::query(&format!("INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                .bind(&record.id)
+                .bind(&record.sha256)
+                .bind(&record.format)
+                .bind(record.width)
+                .bind(record.height)
+                .bind(record.bytes)
+                .bind(record.created_at)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::db(what))?;
+        }
+        tx.commit().await.map_err(Error::db(what))?;
+        Ok(records)
     }
 
     /// A live (not deleted) image in `scope`.

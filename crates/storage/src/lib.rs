@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod blob;
 pub mod categories;
 pub mod credits;
+pub mod datasets;
 pub mod db;
 pub mod error;
 pub mod images;
@@ -28,6 +29,9 @@ pub use api_keys::{ApiKeyRecord, ApiKeys, NewApiKey};
 pub use blob::{BlobConfig, BlobMeta, BlobStore, ObjectBlobStore, S3Config};
 pub use categories::{Categories, CategoryRecord, Created as CategoryCreated};
 pub use credits::{Credits, LedgerEntry, LedgerKind, LedgerPage};
+pub use datasets::{
+    DatasetRecord, Datasets, ItemRow as DatasetItem, NewItem as NewDatasetItem, ResultRow as DatasetResult,
+};
 pub use db::{Backend, Db};
 pub use error::{Error, ErrorKind, Quota, Result};
 pub use images::{ImagePage, ImageRecord, Images, NewImage};
