@@ -75,9 +75,14 @@ pub async fn announce(
             return None;
         }
     };
-    let payload: JobPayload = serde_json::from_str(&job.payload).ok()?;
-    let url = payload.webhook?;
-    let event = JobEvent { event: JOB_FINISHED, job: JobSummary::new(&job, payload.pipeline_ref) };
+    let (url, pipeline_ref) = match crate::dataset::DatasetPayload::detect(&job.payload) {
+        Some(dataset) => (dataset.ok()?.webhook?, None),
+        None => {
+            let payload = serde_json::from_str::<JobPayload>(&job.payload).ok()?;
+            (payload.webhook?, payload.pipeline_ref)
+        }
+    };
+    let event = JobEvent { event: JOB_FINISHED, job: JobSummary::new(&job, pipeline_ref) };
     let body = serde_json::to_vec(&event).ok()?;
     let id = job.id.clone();
     Some(tokio::spawn(async move {

@@ -9,12 +9,14 @@
 
 pub mod announce;
 mod assets;
+pub mod dataset;
 pub mod host;
 pub mod metrics;
 pub mod payload;
 pub mod step;
 pub mod webhook;
 
+pub use dataset::DatasetPayload;
 pub use metrics::WorkerMetrics;
 pub use payload::{ItemResult, JobPayload, JobResults, OutputRef};
 pub use step::{Outcome, Worker, WorkerConfig};

@@ -66,16 +66,18 @@ pub enum Error {
 }
 
 pub struct Worker {
-    queue: Queue,
-    images: atelier_storage::Images,
+    pub(crate) queue: Queue,
+    pub(crate) images: atelier_storage::Images,
     /// The owners' own categories, for `classify` steps that match against them.
-    categories: atelier_storage::Categories,
+    pub(crate) categories: atelier_storage::Categories,
+    /// Dataset items, and dataset jobs' per-item records.
+    pub(crate) datasets: atelier_storage::Datasets,
     registry: Workers,
-    blobs: Arc<dyn BlobStore>,
-    config: WorkerConfig,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) config: WorkerConfig,
     metrics: Arc<WorkerMetrics>,
     /// The vision models pipelines run with; [`NoModels`] until [`Worker::with_models`].
-    models: Arc<dyn Models>,
+    pub(crate) models: Arc<dyn Models>,
     /// Attempts this worker ran to an outcome, for the worker registry.
     jobs_done: AtomicU64,
 }
@@ -84,11 +86,12 @@ impl Worker {
     pub fn new(queue: Queue, blobs: Arc<dyn BlobStore>, config: WorkerConfig) -> Worker {
         let images = atelier_storage::Images::new(queue.db().clone());
         let categories = atelier_storage::Categories::new(queue.db().clone());
+        let datasets = atelier_storage::Datasets::new(queue.db().clone());
         let registry = Workers::new(queue.db().clone());
         let metrics = Arc::new(WorkerMetrics::new());
         let models = Arc::new(NoModels);
         let jobs_done = AtomicU64::new(0);
-        Worker { queue, images, categories, registry, blobs, config, metrics, models, jobs_done }
+        Worker { queue, images, categories, datasets, registry, blobs, config, metrics, models, jobs_done }
     }
 
     /// This worker, running vision steps with `models` (shared by every worker of the
@@ -179,6 +182,12 @@ impl Worker {
     }
 
     async fn run(&self, job: &Job) -> Result<Outcome, Error> {
+        if let Some(parsed) = crate::dataset::DatasetPayload::detect(&job.payload) {
+            return match parsed {
+                Ok(payload) => self.run_dataset(job, payload).await,
+                Err(message) => self.finish_failed(job, &message).await,
+            };
+        }
         let me = &self.config.worker_id;
         let parsed = serde_json::from_str::<JobPayload>(&job.payload)
             .map_err(|err| format!("the job payload is not valid: {err}"))
@@ -286,20 +295,14 @@ impl Worker {
     ) -> Result<Result<RunOutput, ItemResult>, Error> {
         let limits = self.config.limits.clone();
         let models = self.models.clone();
-        let mut task = tokio::task::spawn_blocking(move || {
-            catch_unwind(AssertUnwindSafe(|| {
-                pipeline.run(&bytes, RunEnv { limits: &limits, assets: &*assets, models: &*models })
-            }))
-        });
-        let joined = loop {
-            tokio::select! {
-                joined = &mut task => break joined,
-                () = tokio::time::sleep(self.config.heartbeat_every) => {
-                    // A lost lease is noticed at the next progress write; keep the item's work.
-                    self.queue.heartbeat(job_id, &self.config.worker_id, self.config.lease, now_ms()).await?;
-                }
-            }
-        };
+        let joined = self
+            .blocking_with_heartbeat(job_id, move || {
+                catch_unwind(AssertUnwindSafe(|| {
+                    pipeline.run(&bytes, RunEnv { limits: &limits, assets: &*assets, models: &*models })
+                }))
+            })
+            .await?
+            .ok_or(());
         let failed = |code: &str, message: String| Err(ItemResult::Failed { code: code.to_string(), message });
         Ok(match joined {
             Ok(Ok(Ok(run))) => {
@@ -308,11 +311,31 @@ impl Worker {
             }
             Ok(Ok(Err(err))) => failed(err.code().as_str(), err.to_string()),
             Ok(Err(_panic)) => failed("internal_error", "processing this image failed unexpectedly".into()),
+            // The blocking task was cancelled: only at runtime shutdown.
             Err(_join) => failed("internal_error", "processing this image was interrupted".into()),
         })
     }
 
-    async fn finish_failed(&self, job: &Job, message: &str) -> Result<Outcome, Error> {
+    /// Runs `work` on a blocking thread (it is CPU work), renewing the job's lease while it
+    /// runs. `None` when the task could not finish (the runtime is shutting down).
+    pub(crate) async fn blocking_with_heartbeat<T: Send + 'static>(
+        &self,
+        job_id: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, Error> {
+        let mut task = tokio::task::spawn_blocking(work);
+        loop {
+            tokio::select! {
+                joined = &mut task => return Ok(joined.ok()),
+                () = tokio::time::sleep(self.config.heartbeat_every) => {
+                    // A lost lease is noticed at the next progress write; keep the work.
+                    self.queue.heartbeat(job_id, &self.config.worker_id, self.config.lease, now_ms()).await?;
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn finish_failed(&self, job: &Job, message: &str) -> Result<Outcome, Error> {
         let state =
             self.queue.fail(&job.id, &self.config.worker_id, message, false, self.config.backoff, now_ms()).await?;
         Ok(state
@@ -321,7 +344,7 @@ impl Worker {
 
     /// The queue refused our progress: either the job was canceled (acknowledge it) or
     /// another worker holds it now (step back without a word).
-    async fn stop(&self, job_id: &str) -> Result<Outcome, Error> {
+    pub(crate) async fn stop(&self, job_id: &str) -> Result<Outcome, Error> {
         let me = &self.config.worker_id;
         let job = self.queue.get(Scope::All, job_id).await?;
         let ours = job.as_ref().is_some_and(|job| job.lease_owner.as_deref() == Some(me));
