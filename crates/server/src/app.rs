@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use atelier_dataset::ArchiveLimits;
 use atelier_imaging::{Limits, Models, NoModels};
 use atelier_storage::{
-    ApiKeys, BlobStore, Categories, Credits, Db, Images, Invites, Pipelines, Queue, Sessions, Uploads, Users,
+    ApiKeys, BlobStore, Categories, Credits, Datasets, Db, Images, Invites, Pipelines, Queue, Sessions, Uploads, Users,
 };
 use atelier_worker::WorkerMetrics;
 use axum::extract::DefaultBodyLimit;
@@ -21,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{Auth, AuthConfig};
 use crate::error::{ApiCode, ApiError};
 use crate::openapi::ApiDoc;
-use crate::routes::{account, admin, categories, health, images, jobs, keys, me, ops, pipelines, uploads};
+use crate::routes::{account, admin, categories, datasets, health, images, jobs, keys, me, ops, pipelines, uploads};
 use crate::telemetry::{self, Metrics};
 use crate::transform::{self, TransformConfig, TransformState};
 
@@ -40,6 +41,10 @@ pub struct AppState {
     pub credits: Credits,
     /// The users' own categories for `classify`.
     pub categories: Categories,
+    /// Datasets, and dataset jobs' per-item records.
+    pub datasets: Datasets,
+    /// What an imported archive may hold.
+    pub archive_limits: ArchiveLimits,
     /// Token keys, account rules and the sign-in limiters.
     pub auth: Arc<Auth>,
     /// Browser origins allowed to call the API (CORS); empty means only the API's own.
@@ -88,6 +93,8 @@ impl AppState {
             invites: Invites::new(db.clone()),
             credits: Credits::new(db.clone()),
             categories: Categories::new(db.clone()),
+            datasets: Datasets::new(db.clone()),
+            archive_limits: ArchiveLimits::default(),
             auth: Arc::new(Auth::new(AuthConfig::default(), &atelier_auth::secret::random_bytes::<32>())),
             cors_origins: Vec::new(),
             db,
@@ -102,6 +109,12 @@ impl AppState {
             worker_metrics: None,
             models: Arc::new(NoModels),
         }
+    }
+
+    /// This state refusing archives past `limits` (entries, sizes, ratio).
+    pub fn with_archive_limits(mut self, limits: ArchiveLimits) -> AppState {
+        self.archive_limits = limits;
+        self
     }
 
     /// This state with `config`'s account rules, signing access tokens with `secret` (at
@@ -206,6 +219,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pipelines::version))
         .routes(routes!(categories::create, categories::list))
         .routes(routes!(categories::delete))
+        .routes(unlimited(routes!(datasets::import, datasets::list)))
+        .routes(routes!(datasets::from_images))
+        .routes(routes!(datasets::from_prefix))
+        .routes(routes!(datasets::get, datasets::delete))
+        .routes(routes!(datasets::items))
+        .routes(routes!(datasets::submit_job))
         .routes(routes!(jobs::submit, jobs::list))
         .routes(routes!(jobs::status))
         .routes(routes!(jobs::cancel))

@@ -71,6 +71,11 @@ pub enum ApiCode {
     RateLimited,
     /// An image-level failure, carrying the imaging core's own code.
     Image(atelier_imaging::Code),
+    /// An archive, metadata file, filter or dataset job refused, with the dataset crate's code.
+    Dataset(atelier_dataset::Code),
+    DatasetNotFound,
+    /// An import with no image in it, or a dataset job whose filter selects no item.
+    DatasetEmpty,
     Unavailable,
     Internal,
 }
@@ -94,6 +99,8 @@ impl ApiCode {
         ApiCode::CategoryNotFound,
         ApiCode::CategoryExists,
         ApiCode::TooManyCategories,
+        ApiCode::DatasetNotFound,
+        ApiCode::DatasetEmpty,
         ApiCode::UploadNotFound,
         ApiCode::UploadOffsetMismatch,
         ApiCode::UploadIncomplete,
@@ -119,7 +126,11 @@ impl ApiCode {
 
     /// Every code the API can answer with, the imaging core's included.
     pub fn all() -> impl Iterator<Item = ApiCode> {
-        ApiCode::OWN.iter().copied().chain(atelier_imaging::Code::ALL.iter().map(|code| ApiCode::Image(*code)))
+        ApiCode::OWN
+            .iter()
+            .copied()
+            .chain(atelier_imaging::Code::ALL.iter().map(|code| ApiCode::Image(*code)))
+            .chain(atelier_dataset::Code::ALL.iter().map(|code| ApiCode::Dataset(*code)))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +170,9 @@ impl ApiCode {
             ApiCode::TooManyJobs => "too_many_jobs",
             ApiCode::RateLimited => "rate_limited",
             ApiCode::Image(code) => code.as_str(),
+            ApiCode::Dataset(code) => code.as_str(),
+            ApiCode::DatasetNotFound => "dataset_not_found",
+            ApiCode::DatasetEmpty => "dataset_empty",
             ApiCode::Unavailable => "service_unavailable",
             ApiCode::Internal => "internal_error",
         }
@@ -180,7 +194,15 @@ impl ApiCode {
             | ApiCode::UploadConflict
             | ApiCode::EmailTaken => StatusCode::CONFLICT,
             ApiCode::RequestTooLarge | ApiCode::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiCode::InvalidPipeline | ApiCode::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiCode::InvalidPipeline | ApiCode::WeakPassword | ApiCode::DatasetEmpty => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiCode::Dataset(atelier_dataset::Code::ArchiveUnsupported) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiCode::Dataset(code) => match code.kind() {
+                atelier_dataset::ErrorKind::BadInput => StatusCode::UNPROCESSABLE_ENTITY,
+                atelier_dataset::ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                atelier_dataset::ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             ApiCode::Unauthorized | ApiCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiCode::Forbidden | ApiCode::RegistrationClosed => StatusCode::FORBIDDEN,
             ApiCode::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
@@ -190,6 +212,7 @@ impl ApiCode {
             | ApiCode::JobNotFound
             | ApiCode::PipelineNotFound
             | ApiCode::CategoryNotFound
+            | ApiCode::DatasetNotFound
             | ApiCode::UploadNotFound
             | ApiCode::TransformDisabled => StatusCode::NOT_FOUND,
             ApiCode::InvalidSignature => StatusCode::FORBIDDEN,
@@ -318,6 +341,12 @@ impl ApiError {
 impl From<atelier_imaging::Error> for ApiError {
     fn from(err: atelier_imaging::Error) -> ApiError {
         ApiError::new(ApiCode::Image(err.code()), err.to_string())
+    }
+}
+
+impl From<atelier_dataset::Error> for ApiError {
+    fn from(err: atelier_dataset::Error) -> ApiError {
+        ApiError::new(ApiCode::Dataset(err.code()), err.to_string())
     }
 }
 

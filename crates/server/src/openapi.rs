@@ -31,6 +31,8 @@ use crate::routes::jobs::events::{ItemEvent, JobEvent};
         (name = "pipelines", description = "Saved, versioned pipelines"),
         (name = "categories", description = "Your own image categories, made from example photos, for `classify`"),
         (name = "jobs", description = "Pipelines run over images by workers"),
+        (name = "datasets", description = "Archives of images with their metadata; dataset jobs filter, augment and \
+                                           classify them in batches"),
     ),
     paths(crate::routes::jobs::output),
     // The event stream's payloads: no operation's body names them, so they are listed here.

@@ -24,7 +24,7 @@ use crate::auth::Caller;
 use crate::error::{ApiCode, ApiError, ErrorBody};
 
 /// Retries for infrastructure failures before a job is `dead`.
-const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -363,7 +363,7 @@ fn add_output_urls(job_id: &str, results: &mut serde_json::Value) {
 
 /// The URL's form is checked now; where it points is checked by the worker at delivery,
 /// after DNS resolution, so an address that changes meanwhile is still caught.
-fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
+pub(crate) fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
     if !state.webhooks {
         let message = "webhooks are off on this server: the operator sets `webhooks.secret` to turn them on";
         return Err(ApiError::new(ApiCode::InvalidWebhook, message));
@@ -373,7 +373,7 @@ fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
         .map_err(|err| ApiError::new(ApiCode::InvalidWebhook, format!("webhook: {err}")))
 }
 
-async fn load(state: &AppState, scope: Scope<'_>, id: &str) -> Result<Job, ApiError> {
+pub(crate) async fn load(state: &AppState, scope: Scope<'_>, id: &str) -> Result<Job, ApiError> {
     state.queue.get(scope, id).await?.ok_or_else(|| not_found(id))
 }
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod credits;
+mod datasets;
 mod hardening;
 mod idor;
 mod images;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use atelier_dataset::ArchiveLimits;
 use atelier_imaging::{Capability, Classes, DigitReading, FaceAnnotation, FaceAttributes, Label, ModelError};
 use atelier_imaging::{FaceSearch, Limits, Models, NumberReading, StyleRequest};
 use atelier_server::transform::{TransformConfig, TransformStats};
@@ -140,7 +141,9 @@ async fn spawn_with(
         .with_auth(auth, b"a-test-signing-key-of-at-least-32-bytes")
         .with_cors(cors)
         .with_worker_metrics(Arc::new(WorkerMetrics::new()))
-        .with_models(models);
+        .with_models(models)
+        // As small as the image limit, so oversized archives are cheap to send.
+        .with_archive_limits(ArchiveLimits { max_total_bytes: 2 << 20, max_entries: 1000, ..ArchiveLimits::default() });
     let (shutdown, _) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

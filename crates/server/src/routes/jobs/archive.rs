@@ -99,8 +99,13 @@ pub(crate) async fn download(
         let message = format!("job `{id}` is {}; its archive can be downloaded when it ends", job.state.as_str());
         return Err(ApiError::new(ApiCode::JobConflict, message));
     }
-    let (metadata, files) = describe(&job)?;
-    let index = serde_json::to_vec_pretty(&metadata).map_err(internal)?;
+    let (index, files) = match atelier_worker::DatasetPayload::detect(&job.payload) {
+        Some(payload) => describe_dataset(&state, &job, payload.map_err(internal)?).await?,
+        None => {
+            let (metadata, files) = describe(&job)?;
+            (serde_json::to_vec_pretty(&metadata).map_err(internal)?, files)
+        }
+    };
     let writer = Archive::start(&index).map_err(internal)?;
     let blobs = state.blobs.clone();
     let job_id = id.clone();
@@ -180,6 +185,30 @@ fn describe(job: &Job) -> Result<(Metadata, Vec<(String, BlobKey)>), ApiError> {
         error: job.error.clone(),
     };
     Ok((Metadata { job, items }, files))
+}
+
+/// A dataset job's `metadata.json` (made from its records, so a canceled job's archive
+/// lists what was done) and every file its records name.
+async fn describe_dataset(
+    state: &AppState,
+    job: &Job,
+    payload: atelier_worker::DatasetPayload,
+) -> Result<(Vec<u8>, Vec<(String, BlobKey)>), ApiError> {
+    let items = match state.datasets.get(atelier_storage::Scope::All, &payload.dataset).await? {
+        Some(dataset) => dataset.item_count as u64,
+        None => 0,
+    };
+    let document = atelier_worker::dataset::document(&state.datasets, &job.id, &payload, items)
+        .await
+        .map_err(|atelier_worker::step::Error::Storage(err)| ApiError::from(err))?;
+    let mut files = Vec::new();
+    for record in &document.items {
+        let names = record.image.iter().map(|image| &image.file).chain(record.variants.iter().map(|v| &v.output.file));
+        for name in names {
+            files.push((name.clone(), BlobKey::job_file(&job.id, name).map_err(internal)?));
+        }
+    }
+    Ok((document.to_json(), files))
 }
 
 /// A zip being written to a buffer that each call drains: the bytes it returns are the next

@@ -5,8 +5,9 @@
 use serde_json::{json, Value};
 
 use super::doc::{allowed, Doc, Endpoint};
-use super::fixtures::{form, hostile_ids, Fixtures, BOUNDARY, FORM};
+use super::fixtures::{form, hostile_ids, zip_of, Fixtures, BOUNDARY, FORM, PHOTO};
 use super::run::{Case, Expect};
+use crate::support::photo;
 
 /// Bigger than every body limit the test app has: axum's 2 MiB default for JSON routes and
 /// the 2 MiB `max_input_bytes` of uploads.
@@ -151,7 +152,7 @@ pub fn wrong_content_type(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -
             valid.with("multipart without a boundary", Expect::status(400)).body(Some("multipart/form-data"), body),
             valid.with("multipart/mixed", Expect::ANY_4XX).body(
                 Some(format!("multipart/mixed; boundary={BOUNDARY}").as_str()),
-                form(&[("file", None, text.as_slice())], false),
+                form(&[(endpoint.file_field, None, text.as_slice())], false),
             ),
             valid
                 .with("a JSON document as the image", Expect::ANY_4XX)
@@ -178,12 +179,17 @@ pub fn oversized(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Vec<Cas
     };
     let content_type = valid.content_type.clone();
     let content_type = if endpoint.json.is_none() && !endpoint.raw { None } else { content_type };
-    let mut cases = vec![
-        valid.with("an oversized body", expect).body(content_type.as_deref(), body.clone()),
-        valid.with("an oversized body, chunked", expect).body(content_type.as_deref(), body.clone()).chunked(),
-    ];
+    // A route that takes only forms refuses any other body for its type (415), whatever its size.
+    let mut cases = if endpoint.json.is_some() || endpoint.raw {
+        vec![
+            valid.with("an oversized body", expect).body(content_type.as_deref(), body.clone()),
+            valid.with("an oversized body, chunked", expect).body(content_type.as_deref(), body.clone()).chunked(),
+        ]
+    } else {
+        Vec::new()
+    };
     if endpoint.multipart {
-        let form = form(&[("file", Some("big.png"), body.as_slice())], false);
+        let form = form(&[(endpoint.file_field, Some("big.png"), body.as_slice())], false);
         cases.push(valid.with("an oversized multipart file", Expect::status(413)).body(Some(FORM), form.clone()));
         cases.push(
             valid.with("an oversized multipart file, chunked", Expect::status(413)).body(Some(FORM), form).chunked(),
@@ -195,7 +201,9 @@ pub fn oversized(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Vec<Cas
 /// Upload bodies that are empty or not whole forms.
 pub fn bad_uploads(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Vec<Case> {
     let valid = fixtures.valid(doc, endpoint);
-    let image = valid.body.clone();
+    // What the file field holds when the form is whole (the valid body is a whole form when
+    // the route takes nothing else).
+    let image = if endpoint.takes_archive() { zip_of("cat.png", &photo(PHOTO)) } else { valid.body.clone() };
     let mut cases = Vec::new();
     if endpoint.raw {
         cases.push(valid.with("an empty body", Expect::status(400)).body(Some("application/octet-stream"), Vec::new()));
@@ -204,7 +212,7 @@ pub fn bad_uploads(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Vec<C
     if endpoint.multipart {
         let bad = Expect::exactly(400, "invalid_multipart");
         let forms: Vec<(&str, Vec<u8>)> = vec![
-            ("a truncated multipart body", form(&[("file", Some("cat.png"), image.as_slice())], true)),
+            ("a truncated multipart body", form(&[(endpoint.file_field, Some("cat.png"), image.as_slice())], true)),
             (
                 "a multipart body cut in its headers",
                 format!("--{BOUNDARY}\r\nContent-Disposition: form-da").into_bytes(),
@@ -214,11 +222,17 @@ pub fn bad_uploads(fixtures: &Fixtures, doc: &Doc, endpoint: &Endpoint) -> Vec<C
             ("a form field other than `file`", form(&[("photo", Some("cat.png"), image.as_slice())], false)),
             (
                 "two `file` fields",
-                form(&[("file", Some("a.png"), image.as_slice()), ("file", Some("b.png"), image.as_slice())], false),
+                form(
+                    &[
+                        (endpoint.file_field, Some("a.png"), image.as_slice()),
+                        (endpoint.file_field, Some("b.png"), image.as_slice()),
+                    ],
+                    false,
+                ),
             ),
         ];
         cases.extend(forms.into_iter().map(|(what, body)| valid.with(what, bad).body(Some(FORM), body)));
-        let empty = form(&[("file", Some("empty.png"), &[][..])], false);
+        let empty = form(&[(endpoint.file_field, Some("empty.png"), &[][..])], false);
         cases.push(valid.with("an empty `file` field", Expect::status(400)).body(Some(FORM), empty));
     }
     cases

@@ -18,6 +18,8 @@ pub struct Endpoint {
     pub raw: bool,
     /// Takes `multipart/form-data`.
     pub multipart: bool,
+    /// The form's file field: `file` for an image, `archive` for an archive of images.
+    pub file_field: &'static str,
     /// Whether the request body may be left out.
     pub body_optional: bool,
 }
@@ -34,6 +36,11 @@ impl Endpoint {
     /// `METHOD /template`, how failures name the operation.
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.template)
+    }
+
+    /// Whether the form's file is an archive of images rather than one image.
+    pub fn takes_archive(&self) -> bool {
+        self.file_field == "archive"
     }
 
     pub fn takes_body(&self) -> bool {
@@ -94,6 +101,10 @@ impl Doc {
             json,
             raw: content.contains_key("application/octet-stream"),
             multipart: content.contains_key("multipart/form-data"),
+            file_field: match content.get("multipart/form-data") {
+                Some(form) if self.resolve(&form["schema"])["properties"].get("archive").is_some() => "archive",
+                _ => "file",
+            },
             body_optional: op["requestBody"]["required"].as_bool() != Some(true),
         }
     }

@@ -26,6 +26,8 @@ pub struct Fixtures {
     pub user: String,
     /// The name of one of the job's outputs, once it has run.
     pub output: Option<String>,
+    /// A dataset of the fixture image.
+    pub dataset: String,
 }
 
 impl Fixtures {
@@ -45,8 +47,15 @@ impl Fixtures {
         assert_eq!(status, 201, "fixture key: {key}");
         let (status, category) = app.post_json("/v1/categories", json!({"name": CATEGORY, "images": [image]})).await;
         assert_eq!(status, 201, "fixture category: {category}");
+        let (status, dataset) = app.post_json("/v1/datasets/from-images", json!({"images": [image]})).await;
+        // What `POST /v1/datasets/from-prefix` imports: an operator's upload to the bucket.
+        let imports = app.dir.path().join("blobs/imports/matrix");
+        std::fs::create_dir_all(&imports).unwrap();
+        std::fs::write(imports.join(PHOTO), photo(PHOTO)).unwrap();
+        assert_eq!(status, 201, "fixture dataset: {dataset}");
         let id = |v: &Value| v["id"].as_str().unwrap().to_string();
-        Fixtures { job: id(&job), upload: id(&upload), image, key: id(&key), user: app.owner.id.clone(), output: None }
+        let (job, upload, key, dataset) = (id(&job), id(&upload), id(&key), id(&dataset));
+        Fixtures { job, upload, image, key, user: app.owner.id.clone(), output: None, dataset }
     }
 
     /// A value for `{param}` in `template` that names something that exists.
@@ -60,6 +69,7 @@ impl Fixtures {
             ("pipelines", "name") => PIPELINE.into(),
             ("pipelines", "version") => "1".into(),
             ("categories", "name") => CATEGORY.into(),
+            ("datasets", "id") => self.dataset.clone(),
             ("me", "id") => self.key.clone(),
             ("admin", "id") => self.user.clone(),
             _ => panic!("the matrix cannot name an existing `{{{param}}}` of {template}: teach Fixtures::real"),
@@ -87,6 +97,9 @@ impl Fixtures {
                 (Some("application/json"), self.json_body(doc, name, schema).to_string().into_bytes())
             }
             None if endpoint.raw => (Some("application/octet-stream"), photo(PHOTO)),
+            None if endpoint.takes_archive() => {
+                (Some(FORM), form(&[("archive", Some("cats.zip"), zip_of("cat.png", &photo(PHOTO)).as_slice())], false))
+            }
             None if endpoint.multipart => {
                 (Some(FORM), form(&[("file", Some("cat.png"), photo(PHOTO).as_slice())], false))
             }
@@ -113,6 +126,9 @@ impl Fixtures {
             "NewVersion" => json!({"pipeline": pipeline_document()}),
             "SubmitJob" => json!({"pipeline": PIPELINE, "images": [self.image]}),
             "NewCategory" => json!({"name": "matrix-control", "images": [self.image]}),
+            "FromImages" => json!({"images": [self.image]}),
+            "FromPrefix" => json!({"prefix": "imports/matrix"}),
+            "DatasetJob" => json!({"augment": {"variants": 1}}),
             _ => sample(doc, schema),
         }
     }
@@ -120,7 +136,26 @@ impl Fixtures {
 
 /// Whether [`Fixtures::json_body`] knows a real body for this schema.
 pub fn known_body(name: &str) -> bool {
-    matches!(name, "CreateUpload" | "CreatePipeline" | "NewVersion" | "SubmitJob" | "NewCategory")
+    matches!(
+        name,
+        "CreateUpload"
+            | "CreatePipeline"
+            | "NewVersion"
+            | "SubmitJob"
+            | "NewCategory"
+            | "FromImages"
+            | "FromPrefix"
+            | "DatasetJob"
+    )
+}
+
+/// A zip holding one file.
+pub fn zip_of(name: &str, bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(bytes).unwrap();
+    zip.finish().unwrap().into_inner()
 }
 
 pub fn pipeline_document() -> Value {

@@ -5,7 +5,7 @@ use atelier_imaging::Limits;
 use serde_json::json;
 
 use super::doc::Endpoint;
-use super::fixtures::{form, FORM};
+use super::fixtures::{form, zip_of, FORM};
 use super::run::{Case, Expect};
 use crate::support::TestApp;
 
@@ -56,7 +56,14 @@ pub fn direct(endpoints: &[Endpoint], file: &Hostile) -> Vec<Case> {
             let raw = case.with(format!("hostile {name}, raw"), refused);
             cases.push(raw.body(Some("application/octet-stream"), bytes.to_vec()));
         }
-        if endpoint.multipart {
+        if endpoint.takes_archive() {
+            // Inside an archive a bad image is skipped, not fatal: with nothing else, there is
+            // no dataset to make.
+            let archive = zip_of(name, bytes);
+            let form = form(&[("archive", Some("hostile.zip"), archive.as_slice())], false);
+            let empty = Expect::exactly(422, "dataset_empty");
+            cases.push(case.with(format!("hostile {name}, alone in an archive"), empty).body(Some(FORM), form));
+        } else if endpoint.multipart {
             let form = form(&[("file", Some(name.as_str()), bytes.as_slice())], false);
             cases.push(case.with(format!("hostile {name}, as a form's file"), refused).body(Some(FORM), form));
         }
