@@ -1,7 +1,9 @@
 //! `atelier process`: run a pipeline over files, folders and stdin, in parallel, with a
 //! progress bar on a terminal and a JSON summary for scripts. One bad file is reported and
-//! the rest still complete; the exit code says whether any failed.
+//! the rest still complete; the exit code says whether any failed. With `--dataset`, a
+//! dataset job over an archive or folder instead (`process/dataset.rs`).
 
+mod dataset;
 mod inputs;
 mod report;
 
@@ -23,8 +25,21 @@ use report::{FileReport, OutputReport, Summary};
 #[derive(Debug, clap::Args)]
 pub struct ProcessArgs {
     /// Pipeline document (YAML or JSON, by content).
-    #[arg(short, long, value_name = "FILE", conflicts_with = "op")]
+    #[arg(short, long, value_name = "FILE", conflicts_with_all = ["op", "dataset"])]
     pipeline: Option<PathBuf>,
+    /// A dataset job (JSON: filter, pipeline, augment, inference, infer_on, batch_size, as
+    /// `POST /v1/datasets/{id}/jobs` takes it) over one archive or folder; writes images/,
+    /// augmentation/ and metadata.json under the output folder.
+    #[arg(long, value_name = "SPEC", conflicts_with = "op")]
+    dataset: Option<PathBuf>,
+    /// With --dataset: a CSV (with a header row) or JSON file of the items' metadata, keyed by
+    /// file name, stem or id.
+    #[arg(long, value_name = "FILE", requires = "dataset")]
+    metadata: Option<PathBuf>,
+    /// With --metadata: the column that holds each row's key (default: id, filename, file,
+    /// name, or the first).
+    #[arg(long, value_name = "COLUMN", requires = "metadata")]
+    key: Option<String>,
     /// An inline step, `name:key=value,...`; repeat for a chain (e.g. --op thumbnail:width=256).
     #[arg(long = "op", value_name = "STEP")]
     op: Vec<String>,
@@ -61,13 +76,23 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
         op_timeout_ms: args.op_timeout_ms,
         ..Limits::default()
     };
-    let (pipeline, asset_base) = load_pipeline(&args)?;
-    let assets = FileAssets::new(asset_base, limits.clone());
     let models = args.models.clone().map_or_else(ModelDir::default, ModelDir::new);
     // Leaked on purpose: the sessions live as long as the process anyway, and tearing ONNX
     // Runtime down at exit costs a one-shot run tens of milliseconds for nothing.
     let vision: &'static Vision =
         Box::leak(Box::new(Vision::new(SessionConfig { models, ..SessionConfig::default() })));
+    if let Some(spec) = &args.dataset {
+        let cwd = std::env::current_dir().context("reading the current folder")?;
+        let base = spec.parent().map(|p| cwd.join(p)).unwrap_or(cwd);
+        let assets = FileAssets::new(base, limits.clone());
+        let env = RunEnv { limits: &limits, assets: &assets, models: vision };
+        let threads =
+            if args.jobs == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { args.jobs };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        return pool.install(|| dataset::run(&args, spec, env));
+    }
+    let (pipeline, asset_base) = load_pipeline(&args)?;
+    let assets = FileAssets::new(asset_base, limits.clone());
     // Before any file is read: a missing model fails the run once, not every file.
     pipeline.check_models(vision).map_err(|err| anyhow::anyhow!("{err}"))?;
     let env = RunEnv { limits: &limits, assets: &assets, models: vision };

@@ -117,7 +117,8 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
         .with_transform(transform)
         .with_auth(auth, &secret)
         .with_cors(service.settings.http.cors_origins.clone())
-        .with_models(service.models.clone());
+        .with_models(service.models.clone())
+        .with_archive_limits(service.settings.datasets.clone());
         let metrics = Arc::new(WorkerMetrics::new());
         let state = state.with_worker_metrics(metrics.clone());
         let (stop, stopped) = watch::channel(false);

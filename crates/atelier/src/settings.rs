@@ -59,6 +59,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// The vision models. `ATELIER_VISION__MODELS_DIR`, `ATELIER_VISION__FACE_ATTRIBUTES`...
     pub vision: VisionSettings,
+    /// What an imported dataset archive may hold. `ATELIER_DATASETS__MAX_ENTRIES`...
+    pub datasets: atelier_dataset::ArchiveLimits,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -197,6 +199,7 @@ impl Default for Settings {
             quotas: QuotaSettings::default(),
             http: HttpSettings::default(),
             vision: VisionSettings::default(),
+            datasets: atelier_dataset::ArchiveLimits::default(),
         }
     }
 }
