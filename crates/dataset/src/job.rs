@@ -3,7 +3,7 @@
 //! it makes of each (preparation steps, augmentation) and what it asks the models
 //! (annotating steps, batched, on the originals and/or the variants).
 
-use atelier_imaging::{Capability, Models, Op, OpName, Pipeline};
+use atelier_imaging::{Capability, EncodeOptions, Models, Op, OpName, Pipeline};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,6 +45,10 @@ pub struct JobSpec {
     /// Items per batch, 1..=64 (default 16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
+    /// How written images are encoded: `convert`'s parameters (`format`, `quality`, ...).
+    /// Default: the preparation steps' `convert`, else the source's format at quality 80.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
 }
 
 fn version_one() -> u32 {
@@ -62,6 +66,7 @@ impl Default for JobSpec {
             inference: Vec::new(),
             infer_on: None,
             batch_size: None,
+            output: None,
         }
     }
 }
@@ -97,6 +102,8 @@ pub struct Plan {
     pub inference: Option<Pipeline>,
     pub infer_on: InferOn,
     pub batch_size: usize,
+    /// The job's own encoder settings (`output`), over the preparation steps'.
+    pub output: Option<EncodeOptions>,
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
@@ -124,7 +131,8 @@ impl Plan {
         if !(1..=MAX_BATCH_SIZE).contains(&batch_size) {
             return Err(invalid("batch_size", format!("must be 1..={MAX_BATCH_SIZE}, got {batch_size}")));
         }
-        Ok(Plan { spec, filter, pipeline, augment, inference, infer_on, batch_size: batch_size as usize })
+        let output = spec.output.clone().map(output_options).transpose()?;
+        Ok(Plan { spec, filter, pipeline, augment, inference, infer_on, batch_size: batch_size as usize, output })
     }
 
     /// Parses and checks a spec from JSON text (the CLI's `--dataset` file).
@@ -199,6 +207,13 @@ fn augment_step(value: Value) -> Result<Pipeline> {
         return Err(invalid("augment.keep_original", "the original is always kept, under images/"));
     }
     Pipeline::from_ops(vec![Op::Augment(augment)]).map_err(|err| invalid("augment", err.message))
+}
+
+fn output_options(value: Value) -> Result<EncodeOptions> {
+    match Op::parse(OpName::Convert, value).map_err(|err| invalid(field("output", &err.field), err.message))? {
+        Op::Convert(convert) => Ok(convert.0),
+        _ => unreachable!("Op::parse(Convert) returns a convert"),
+    }
 }
 
 fn inference_steps(steps: &[Value]) -> Result<Pipeline> {

@@ -100,9 +100,14 @@ impl Plan {
         let source_format = decoded.format;
         let icc = decoded.icc_profile.clone();
         let defaults = EncodeOptions::default();
-        let options = self.pipeline.as_ref().and_then(|p| p.encode_options()).unwrap_or(&defaults);
-        let format =
-            self.pipeline.as_ref().map_or(default_output_format(source_format), |p| p.output_format(source_format));
+        let options =
+            self.output.as_ref().or(self.pipeline.as_ref().and_then(|p| p.encode_options())).unwrap_or(&defaults);
+        let format = match options.format {
+            Some(format) => format,
+            None => {
+                self.pipeline.as_ref().map_or(default_output_format(source_format), |p| p.output_format(source_format))
+            }
+        };
         let encode = |image: &DynamicImage| {
             let icc = if options.keep_icc { icc.as_deref() } else { None };
             atelier_imaging::encode(image, format, options, icc).map_err(item_error)

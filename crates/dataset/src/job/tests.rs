@@ -64,6 +64,8 @@ fn each_bad_part_is_refused_naming_its_field() {
         (json!({"inference": [{"op": "classify"}], "infer_on": "variants"}), "infer_on"),
         (json!({"augment": {}, "batch_size": 0}), "batch_size"),
         (json!({"augment": {}, "batch_size": 65}), "batch_size"),
+        (json!({"augment": {}, "output": {"quality": 0}}), "output.quality"),
+        (json!({"augment": {}, "output": {"format": "bmp9"}}), "output.format"),
         (json!({"augment": {}, "filter": "year >="}), "filter_invalid"),
     ];
     for (value, field) in cases {

@@ -123,6 +123,24 @@ fn preparation_steps_re_encode_the_original_in_the_format_they_ask_for() {
 }
 
 #[test]
+fn output_sets_how_variants_are_encoded_over_the_source_format() {
+    let plan = plan(json!({"augment": {"variants": 1}, "output": {"format": "png"}}));
+    let done = run(&plan, &[item(0, "a.jpg", jpeg([10, 10, 200], (40, 30)))], &ColourModels::default());
+    assert_eq!(done[0].files[0].path, "images/a.jpg", "the original stays as it is");
+    assert_eq!(done[0].files[1].path, "augmentation/a-v0.png");
+    assert_eq!(Format::sniff(&done[0].files[1].bytes), Some(Format::Png));
+    let quality = |q: u8| {
+        let plan = super::Plan::new(
+            serde_json::from_value(json!({"augment": {"variants": 1, "seed": 4}, "output": {"quality": q}})).unwrap(),
+        )
+        .unwrap();
+        let done = run(&plan, &[item(0, "a.jpg", jpeg([10, 120, 200], (64, 64)))], &ColourModels::default());
+        done[0].files[1].bytes.len()
+    };
+    assert!(quality(95) > quality(30));
+}
+
+#[test]
 fn inference_runs_once_per_step_for_the_whole_batch_on_what_infer_on_names() {
     let cases = [
         ("originals", 3, vec![None]),

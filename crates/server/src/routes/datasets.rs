@@ -471,6 +471,10 @@ pub(crate) struct DatasetJob {
     /// Items per batch, 1 to 64 (default 16).
     #[serde(default)]
     batch_size: Option<u32>,
+    /// How written images are encoded: `convert`'s parameters (`format`, `quality`, ...).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    output: Option<serde_json::Value>,
     /// An http(s) URL that receives the signed `job.finished` event when the job ends.
     #[serde(default)]
     webhook: Option<String>,
@@ -518,6 +522,7 @@ pub(crate) async fn submit_job(
         inference: request.inference,
         infer_on,
         batch_size: request.batch_size,
+        output: request.output,
     };
     let plan = Plan::new(spec.clone())?;
     if let Some(url) = &request.webhook {
