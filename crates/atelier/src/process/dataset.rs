@@ -140,9 +140,12 @@ pub(super) fn run(args: &ProcessArgs, spec_path: &Path, env: RunEnv<'_>) -> Resu
     Ok(if report.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Every image's name in order, and what was skipped (name, why). Reading an archive
-/// through checks all of it: a refused archive stops the run before anything is written.
-fn names(source: &Source) -> Result<(Vec<String>, Vec<(String, String)>)> {
+/// Entries that are not images: (name, why).
+type Skipped = Vec<(String, String)>;
+
+/// Every image's name in order, and what was skipped. Reading an archive through checks
+/// all of it: a refused archive stops the run before anything is written.
+fn names(source: &Source) -> Result<(Vec<String>, Skipped)> {
     let mut names = Vec::new();
     let mut skipped = Vec::new();
     match source {
