@@ -3,49 +3,22 @@
 //! must still end `succeeded`, exactly once, with each output stored once.
 //! Needs `ATELIER_TEST_POSTGRES` (scripts/test.sh sets it; CI requires it).
 
-use std::process::{Child, Command};
+mod common;
+
 use std::time::{Duration, Instant};
 
 use atelier_imaging::Pipeline;
-use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, Db, JobState, ObjectBlobStore, Queue, Scope};
+use atelier_storage::{now_ms, BlobConfig, BlobKey, BlobStore, JobState, ObjectBlobStore, Queue, Scope};
 use atelier_worker::payload::JobItem;
 use atelier_worker::{ItemResult, JobPayload, JobResults};
+use common::spawn_worker;
 
 const JOBS: usize = 3;
 const ITEMS: usize = 8;
 
-/// A worker process that is killed and reaped when dropped, so a failing assertion does not
-/// leave it running.
-struct WorkerProcess(Child);
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_worker(url: &str, data: &std::path::Path) -> WorkerProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args(["worker", "--workers", "1", "--lease-ms", "1500", "--database-url", url])
-        .arg("--data-dir")
-        .arg(data)
-        // Worker ids are `{hostname}-{pid}-{n}`; a fixed host name makes them predictable.
-        .env("HOSTNAME", "kill-test")
-        .spawn()
-        .unwrap();
-    WorkerProcess(child)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
-    let Ok(base) = std::env::var("ATELIER_TEST_POSTGRES") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test: use scripts/test.sh");
-        return;
-    };
-    let url = Db::create_scratch_database(&base).await.unwrap();
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
+    let Some((url, db)) = common::scratch_database().await else { return };
     let queue = Queue::new(db);
     let data = tempfile::tempdir().unwrap();
     let blobs = ObjectBlobStore::open(&BlobConfig::Local { root: data.path().join("blobs") }).unwrap();
@@ -63,8 +36,8 @@ async fn a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing() {
         ids.push(queue.enqueue(&payload, 5, now_ms()).await.unwrap());
     }
 
-    let victim = spawn_worker(&url, data.path());
-    let survivor = spawn_worker(&url, data.path());
+    let victim = spawn_worker(&url, data.path(), "kill-test");
+    let survivor = spawn_worker(&url, data.path(), "kill-test");
     let victim_prefix = format!("kill-test-{}-", victim.0.id());
     // Kill the victim once it has finished at least one item of a job it holds.
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -4,50 +4,26 @@
 //! two variants, one record each) and a complete `metadata.json`.
 //! Needs `ATELIER_TEST_POSTGRES` (scripts/test.sh sets it; CI requires it).
 
+mod common;
+
 use std::collections::HashSet;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use atelier_dataset::{ItemStatus, JobSpec, MetadataDocument};
 use atelier_storage::{
-    now_ms, BlobConfig, BlobKey, BlobStore, Datasets, Db, JobState, NewDatasetItem, ObjectBlobStore, Queue, Scope,
+    now_ms, BlobConfig, BlobKey, BlobStore, Datasets, JobState, NewDatasetItem, ObjectBlobStore, Queue, Scope,
     Sha256Hex,
 };
 use atelier_worker::DatasetPayload;
+use common::spawn_worker;
 use sha2::{Digest, Sha256};
 
 /// Items the filter selects; as many again are left out.
 const SELECTED: usize = 500;
 
-struct WorkerProcess(Child);
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_worker(url: &str, data: &std::path::Path) -> WorkerProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args(["worker", "--workers", "1", "--lease-ms", "1500", "--database-url", url])
-        .arg("--data-dir")
-        .arg(data)
-        .env("HOSTNAME", "kill-dataset")
-        .spawn()
-        .unwrap();
-    WorkerProcess(child)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_dataset_job_leaves_each_item_processed_once_and_metadata_json_complete() {
-    let Ok(base) = std::env::var("ATELIER_TEST_POSTGRES") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test: use scripts/test.sh");
-        return;
-    };
-    let url = Db::create_scratch_database(&base).await.unwrap();
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
+    let Some((url, db)) = common::scratch_database().await else { return };
     let queue = Queue::new(db.clone());
     let datasets = Datasets::new(db);
     let data = tempfile::tempdir().unwrap();
@@ -80,8 +56,8 @@ async fn a_worker_killed_mid_dataset_job_leaves_each_item_processed_once_and_met
     let payload = serde_json::to_string(&DatasetPayload::new(&dataset.id, spec)).unwrap();
     let id = queue.enqueue(&payload, 5, now_ms()).await.unwrap();
 
-    let victim = spawn_worker(&url, data.path());
-    let survivor = spawn_worker(&url, data.path());
+    let victim = spawn_worker(&url, data.path(), "kill-dataset");
+    let survivor = spawn_worker(&url, data.path(), "kill-dataset");
     let victim_prefix = format!("kill-dataset-{}-", victim.0.id());
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

@@ -7,7 +7,7 @@ use image::DynamicImage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::color::flatten;
+use super::color::{flatten, on_white};
 use super::{check_range, Ctx, FieldError, OpName, Params};
 use crate::annotations::Annotations;
 use crate::error::Result;
@@ -76,7 +76,7 @@ impl Classify {
         } else {
             None
         };
-        let rgbs: Vec<_> = images.iter().map(|image| flatten(image, [255, 255, 255]).to_rgb8()).collect();
+        let rgbs = on_white(images);
         let refs: Vec<_> = rgbs.iter().collect();
         let found = ctx.models.classify_batch(&refs, self.top_k as usize).map_err(|err| ctx.model_error(op, err))?;
         ctx.deadline.check()?;

@@ -2,6 +2,12 @@
 
 use image::{DynamicImage, GrayImage, Rgb, RgbImage, Rgba, RgbaImage};
 
+/// Each image as RGB, transparency read as white (as a viewer on a light page shows it):
+/// what the vision models that take batches are given.
+pub(crate) fn on_white(images: &[&DynamicImage]) -> Vec<image::RgbImage> {
+    images.iter().map(|image| flatten(image, [255, 255, 255]).to_rgb8()).collect()
+}
+
 /// Composites an image over an opaque background; images without alpha come back as they are.
 /// Grey images stay grey when the background is grey.
 pub(crate) fn flatten(image: &DynamicImage, background: [u8; 3]) -> DynamicImage {

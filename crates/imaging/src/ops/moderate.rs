@@ -7,7 +7,7 @@ use image::DynamicImage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::color::flatten;
+use super::color::on_white;
 use super::{check_range, Ctx, FieldError, OpName, Params};
 use crate::annotations::{Annotations, Moderation};
 use crate::error::Result;
@@ -47,8 +47,7 @@ impl Moderate {
         annotations: &mut [Annotations],
         ctx: &Ctx<'_>,
     ) -> Result<()> {
-        // Transparent areas read as white, as a viewer on a light page would show them.
-        let rgbs: Vec<_> = images.iter().map(|image| flatten(image, [255, 255, 255]).to_rgb8()).collect();
+        let rgbs = on_white(images);
         let refs: Vec<_> = rgbs.iter().collect();
         let found = ctx.models.moderate_batch(&refs).map_err(|err| ctx.model_error(OpName::Moderate, err))?;
         ctx.deadline.check()?;
