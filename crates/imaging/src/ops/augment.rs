@@ -163,9 +163,7 @@ impl Augment {
             (width, height),
             Filter::Lanczos3,
         )?;
-        // Brightness as a factor (torchvision's convention): scale, not offset.
-        out = adjust(&out, 0.0, variant.contrast, variant.saturation, 1.0);
-        out = scale_levels(&out, variant.brightness);
+        out = jitter(out, variant);
         if variant.noise > 0.0 {
             out = add_noise(&out, variant.noise, variant.seed);
         }
@@ -180,6 +178,32 @@ fn variant_seed(base: u64, index: u32) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// Contrast, saturation, then brightness as a factor (torchvision's convention: scale, not
+/// offset), in one pass over the pixels. Contrast is a table; saturation mixes each channel
+/// with the pixel's luma; the brightness factor scales the result.
+fn jitter(image: DynamicImage, variant: &Variant) -> DynamicImage {
+    let (contrast, saturation, brightness) = (variant.contrast, variant.saturation, variant.brightness);
+    if contrast == 1.0 && saturation == 1.0 && brightness == 1.0 {
+        return image;
+    }
+    let DynamicImage::ImageRgb8(mut rgb) = image else {
+        // Grey, alpha or 16-bit images: the general adjustments.
+        let adjusted = adjust(&image, 0.0, contrast, saturation, 1.0);
+        return scale_levels(&adjusted, brightness);
+    };
+    let table: Vec<f32> = (0..=255u8)
+        .map(|v| ((f32::from(v) / 255.0 - 0.5) * contrast + 0.5) * 255.0)
+        .map(|x| x.round().clamp(0.0, 255.0))
+        .collect();
+    for px in rgb.pixels_mut() {
+        let [r, g, b] = px.0.map(|v| table[usize::from(v)]);
+        let luma = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        // `as u8` saturates, so adding a half rounds and clamps in one step.
+        px.0 = [r, g, b].map(|v| ((luma + saturation * (v - luma)) * brightness + 0.5) as u8);
+    }
+    DynamicImage::ImageRgb8(rgb)
 }
 
 fn scale_levels(image: &DynamicImage, factor: f32) -> DynamicImage {

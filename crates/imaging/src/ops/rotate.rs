@@ -1,7 +1,7 @@
 //! `rotate`: multiples of 90 degrees are exact pixel moves; any other angle resamples
 //! bilinearly onto a canvas grown to hold the whole rotated image, corners in `background`.
 
-use image::{DynamicImage, Rgba, RgbaImage};
+use image::{DynamicImage, RgbImage, Rgba, RgbaImage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,12 @@ pub(crate) fn rotate(
     let (out_w, out_h) =
         if expand { ((w * cos.abs() + h * sin.abs()).ceil(), (w * sin.abs() + h * cos.abs()).ceil()) } else { (w, h) };
     ctx.limits.check_output(out_w as u64, out_h as u64)?;
+    if let (DynamicImage::ImageRgb8(rgb), true) = (&image, background.is_opaque()) {
+        // The common case (a photo, opaque corners): no alpha to carry, so no RGBA copy.
+        let [r, g, b, _] = background.0;
+        let size = (out_w as u32, out_h as u32);
+        return Ok(DynamicImage::ImageRgb8(sample_rotated_rgb(rgb, size, sin, cos, [r, g, b], &ctx.deadline)?));
+    }
     let rotated = sample_rotated(
         &color::into_rgba(image.clone()),
         (out_w as u32, out_h as u32),
@@ -146,6 +152,61 @@ fn sample_rotated(
                 mixed[i] = top + (bottom - top) * fy;
             }
             *px = Rgba(unpremultiplied(mixed));
+        }
+    }
+    Ok(out)
+}
+
+/// [`sample_rotated`] for an opaque RGB image and background, where premultiplying is a
+/// no-op: the same inverse mapping and blend, read straight from the pixel rows, with the
+/// bounds check only where a neighbour may fall outside.
+fn sample_rotated_rgb(
+    src: &RgbImage,
+    size: (u32, u32),
+    sin: f64,
+    cos: f64,
+    background: [u8; 3],
+    deadline: &Deadline,
+) -> Result<RgbImage> {
+    let (sw, sh) = (src.width() as i64, src.height() as i64);
+    let stride = src.width() as usize * 3;
+    let pixels = src.as_raw();
+    let (scx, scy) = (sw as f64 / 2.0, sh as f64 / 2.0);
+    let (dcx, dcy) = (f64::from(size.0) / 2.0, f64::from(size.1) / 2.0);
+    let bg = background.map(f32::from);
+    let fetch = |x: i64, y: i64| -> [f32; 3] {
+        if x < 0 || y < 0 || x >= sw || y >= sh {
+            bg
+        } else {
+            let i = y as usize * stride + x as usize * 3;
+            [f32::from(pixels[i]), f32::from(pixels[i + 1]), f32::from(pixels[i + 2])]
+        }
+    };
+    let mut out = RgbImage::new(size.0, size.1);
+    for (y, row) in out.rows_mut().enumerate() {
+        if y % 64 == 0 {
+            deadline.check()?;
+        }
+        let dy = y as f64 + 0.5 - dcy;
+        for (x, px) in row.enumerate() {
+            let dx = x as f64 + 0.5 - dcx;
+            let sx = cos * dx + sin * dy + scx - 0.5;
+            let sy = -sin * dx + cos * dy + scy - 0.5;
+            let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
+            let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
+            let (a, b, c, d) = if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
+                let i = y0 as usize * stride + x0 as usize * 3;
+                let at = |i: usize| [f32::from(pixels[i]), f32::from(pixels[i + 1]), f32::from(pixels[i + 2])];
+                (at(i), at(i + 3), at(i + stride), at(i + stride + 3))
+            } else {
+                (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1))
+            };
+            for i in 0..3 {
+                let top = a[i] + (b[i] - a[i]) * fx;
+                let bottom = c[i] + (d[i] - c[i]) * fx;
+                // A blend of bytes stays within 0..=255: adding a half and truncating rounds.
+                px.0[i] = (top + (bottom - top) * fy + 0.5) as u8;
+            }
         }
     }
     Ok(out)

@@ -272,3 +272,18 @@ fn outputs_are_bounded_in_pixels_as_well_as_in_side_length() {
     assert_eq!(err.code(), Code::OutputTooLarge);
     assert_eq!(err.to_string(), "the output would be 16000x16000 = 256000000 pixels, over the limit of 50000000");
 }
+
+#[test]
+fn an_opaque_photo_rotates_as_the_general_path_does_without_its_rgba_round_trip() {
+    let photo = RgbImage::from_fn(37, 23, |x, y| Rgb([(x * 7) as u8, (y * 11) as u8, ((x * y) % 251) as u8]));
+    for step in ["rotate:angle=17", "rotate:angle=-33,background=#10ff20", "rotate:angle=5,expand=false"] {
+        let fast = run(step, DynamicImage::ImageRgb8(photo.clone())).unwrap();
+        // An RGBA input takes the general, premultiplied path; opaque, it must agree.
+        let general = run(step, DynamicImage::ImageRgba8(DynamicImage::ImageRgb8(photo.clone()).to_rgba8())).unwrap();
+        assert!(matches!(fast, DynamicImage::ImageRgb8(_)), "{step}");
+        let (fast, general) = (fast.to_rgb8(), general.to_rgb8());
+        assert_eq!(fast.dimensions(), general.dimensions(), "{step}");
+        let most = fast.as_raw().iter().zip(general.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(most <= 1, "{step}: differs by {most}");
+    }
+}
