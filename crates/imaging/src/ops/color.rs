@@ -5,7 +5,12 @@ use image::{DynamicImage, GrayImage, Rgb, RgbImage, Rgba, RgbaImage};
 /// Each image as RGB, transparency read as white (as a viewer on a light page shows it):
 /// what the vision models that take batches are given.
 pub(crate) fn on_white(images: &[&DynamicImage]) -> Vec<image::RgbImage> {
-    images.iter().map(|image| flatten(image, [255, 255, 255]).to_rgb8()).collect()
+    let one = |image: &DynamicImage| match image {
+        // Already what the models take: one copy, not two.
+        DynamicImage::ImageRgb8(rgb) => rgb.clone(),
+        other => flatten(other, [255, 255, 255]).to_rgb8(),
+    };
+    images.iter().map(|image| one(image)).collect()
 }
 
 /// Composites an image over an opaque background; images without alpha come back as they are.

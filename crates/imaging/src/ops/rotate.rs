@@ -182,6 +182,11 @@ fn sample_rotated_rgb(
             [f32::from(pixels[i]), f32::from(pixels[i + 1]), f32::from(pixels[i + 2])]
         }
     };
+    // `floor` is a library call on baseline x86-64; truncation and a comparison are not.
+    let floor = |v: f64| {
+        let t = v as i64;
+        t - i64::from(v < t as f64)
+    };
     let mut out = RgbImage::new(size.0, size.1);
     for (y, row) in out.rows_mut().enumerate() {
         if y % 64 == 0 {
@@ -192,7 +197,7 @@ fn sample_rotated_rgb(
             let dx = x as f64 + 0.5 - dcx;
             let sx = cos * dx + sin * dy + scx - 0.5;
             let sy = -sin * dx + cos * dy + scy - 0.5;
-            let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
+            let (x0, y0) = (floor(sx), floor(sy));
             let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
             let (a, b, c, d) = if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
                 let i = y0 as usize * stride + x0 as usize * 3;
