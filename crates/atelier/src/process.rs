@@ -79,8 +79,11 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
     let models = args.models.clone().map_or_else(ModelDir::default, ModelDir::new);
     // Leaked on purpose: the sessions live as long as the process anyway, and tearing ONNX
     // Runtime down at exit costs a one-shot run tens of milliseconds for nothing.
+    // A dataset job alternates model runs with its own work on every core: ONNX Runtime's
+    // threads must not spin through the latter.
+    let intra_spinning = args.dataset.is_some().then_some(false);
     let vision: &'static Vision =
-        Box::leak(Box::new(Vision::new(SessionConfig { models, ..SessionConfig::default() })));
+        Box::leak(Box::new(Vision::new(SessionConfig { models, intra_spinning, ..SessionConfig::default() })));
     if let Some(spec) = &args.dataset {
         let cwd = std::env::current_dir().context("reading the current folder")?;
         let base = spec.parent().map(|p| cwd.join(p)).unwrap_or(cwd);

@@ -23,6 +23,11 @@ pub struct SessionConfig {
     /// default (one per physical core). Servers that run several images at once want a
     /// small number here so runs do not fight over cores.
     pub intra_threads: Option<usize>,
+    /// Whether a run's threads spin between operators and after a run, waiting for more
+    /// work; `None` leaves ONNX Runtime's default (they do). Spinning wins a little latency
+    /// for back-to-back runs and burns cores that a caller alternating model runs with its
+    /// own CPU work (a dataset job's decoding and augmenting) needs: such callers say `false`.
+    pub intra_spinning: Option<bool>,
 }
 
 /// A named `f32` input tensor: its name in the graph, its shape, its values in row-major
@@ -72,6 +77,9 @@ impl Sessions {
         let mut builder = Session::builder(&environment).map_err(|e| Error::runtime(model, "create a session", e))?;
         if let Some(threads) = self.config.intra_threads {
             builder = builder.with_intra_threads(threads).map_err(|e| Error::runtime(model, "set threads", e))?;
+        }
+        if let Some(spinning) = self.config.intra_spinning {
+            builder = builder.with_intra_op_spinning(spinning).map_err(|e| Error::runtime(model, "set spinning", e))?;
         }
         let session = builder.commit_from_file(&path).map_err(|e| Error::runtime(model, "load the model", e))?;
         let session = Arc::new(Mutex::new(session));

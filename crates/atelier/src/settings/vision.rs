@@ -39,6 +39,7 @@ impl VisionSettings {
             library: self.library.clone(),
             models: self.models_dir.clone().map_or_else(ModelDir::default, ModelDir::new),
             intra_threads: (self.threads > 0).then_some(self.threads),
+            intra_spinning: None,
         };
         Arc::new(Vision::new(config).with_face_attributes(self.face_attributes))
     }
