@@ -56,8 +56,9 @@ async fn a_worker_killed_mid_dataset_job_leaves_each_item_processed_once_and_met
     let payload = serde_json::to_string(&DatasetPayload::new(&dataset.id, spec)).unwrap();
     let id = queue.enqueue(&payload, 5, now_ms()).await.unwrap();
 
+    // The victim alone first, so it is the one holding the job when it is killed; the
+    // survivor starts once it is dead.
     let victim = spawn_worker(&url, data.path(), "kill-dataset");
-    let survivor = spawn_worker(&url, data.path(), "kill-dataset");
     let victim_prefix = format!("kill-dataset-{}-", victim.0.id());
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -72,6 +73,7 @@ async fn a_worker_killed_mid_dataset_job_leaves_each_item_processed_once_and_met
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(victim); // SIGKILL: no cleanup, no last words
+    let survivor = spawn_worker(&url, data.path(), "kill-dataset");
 
     let deadline = Instant::now() + Duration::from_secs(300);
     let job = loop {
