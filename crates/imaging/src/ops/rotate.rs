@@ -174,12 +174,13 @@ fn sample_rotated_rgb(
     let (scx, scy) = (sw as f64 / 2.0, sh as f64 / 2.0);
     let (dcx, dcy) = (f64::from(size.0) / 2.0, f64::from(size.1) / 2.0);
     let bg = background.map(f32::from);
+    // The pixel starting at byte `i`, and the pixel at (x, y) or the background outside.
+    let at = |i: usize| [f32::from(pixels[i]), f32::from(pixels[i + 1]), f32::from(pixels[i + 2])];
     let fetch = |x: i64, y: i64| -> [f32; 3] {
         if x < 0 || y < 0 || x >= sw || y >= sh {
             bg
         } else {
-            let i = y as usize * stride + x as usize * 3;
-            [f32::from(pixels[i]), f32::from(pixels[i + 1]), f32::from(pixels[i + 2])]
+            at(y as usize * stride + x as usize * 3)
         }
     };
     // `floor` is a library call on baseline x86-64; truncation and a comparison are not.
@@ -201,7 +202,6 @@ fn sample_rotated_rgb(
             let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
             let (a, b, c, d) = if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
                 let i = y0 as usize * stride + x0 as usize * 3;
-                let at = |i: usize| [f32::from(pixels[i]), f32::from(pixels[i + 1]), f32::from(pixels[i + 2])];
                 (at(i), at(i + 3), at(i + stride), at(i + stride + 3))
             } else {
                 (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1))
