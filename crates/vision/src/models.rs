@@ -59,6 +59,16 @@ impl Model {
         self as usize
     }
 
+    /// Whether the graph is int8 QuantizeLinear/DequantizeLinear pairs around float ops.
+    /// ONNX Runtime fuses such pairs into int8 kernels chosen by CPU: with AVX512-VNNI and
+    /// with plain AVX2 (whose u8 x s8 multiply saturates) the style predictor's vectors
+    /// differ by up to 0.44, and the images by 5 % MAD. Unfused, the pairs run as float
+    /// ops on rounded values and every CPU gives the same vector, so a job retried on
+    /// another worker, or a cached transform, gives the same image.
+    pub(crate) fn is_qdq(self) -> bool {
+        matches!(self, Model::ArbitraryStylePredict | Model::ArbitraryStyleTransform)
+    }
+
     pub const fn spec(self) -> ModelSpec {
         const fn row(
             name: &'static str,

