@@ -6,10 +6,11 @@ pub(crate) mod events;
 
 use atelier_imaging::{Format, Pipeline};
 use atelier_storage::{now_ms, BlobKey, Enqueue, Job, Scope};
+use atelier_worker::dataset::DatasetPayload;
 use atelier_worker::payload::JobItem;
 use atelier_worker::JobPayload;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -52,9 +53,20 @@ pub(crate) struct JobView {
     /// queued, running, succeeded, failed, canceled or dead.
     #[schema(value_type = String)]
     state: atelier_storage::JobState,
+    kind: JobKind,
     /// The saved pipeline the job runs, as `name@version`; absent for inline pipelines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pipeline: Option<String>,
+    /// A pipeline job's steps, as its pipeline document has them (inline pipelines too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    steps: Option<serde_json::Value>,
+    /// A pipeline job's image ids, one per item, in the order of `results`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    images: Vec<Option<String>>,
+    /// A dataset job's dataset id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset: Option<String>,
     attempts: i64,
     max_attempts: i64,
     progress: Progress,
@@ -69,6 +81,14 @@ pub(crate) struct JobView {
     results: serde_json::Value,
 }
 
+/// What a job runs: a pipeline over images, or a dataset job.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum JobKind {
+    Pipeline,
+    Dataset,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 struct Progress {
     done: i64,
@@ -80,9 +100,23 @@ impl From<Job> for JobView {
         let mut results =
             job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(serde_json::Value::Null);
         add_output_urls(&job.id, &mut results);
-        let pipeline = serde_json::from_str::<JobPayload>(&job.payload).ok().and_then(|payload| payload.pipeline_ref);
+        let (kind, dataset, pipeline, steps, images) = match DatasetPayload::detect(&job.payload) {
+            Some(payload) => (JobKind::Dataset, payload.ok().map(|payload| payload.dataset), None, None, Vec::new()),
+            None => match serde_json::from_str::<JobPayload>(&job.payload) {
+                Ok(mut payload) => {
+                    let steps = payload.pipeline.get_mut("steps").map(serde_json::Value::take);
+                    let images = payload.items.into_iter().map(|item| item.name).collect();
+                    (JobKind::Pipeline, None, payload.pipeline_ref, steps, images)
+                }
+                Err(_) => (JobKind::Pipeline, None, None, None, Vec::new()),
+            },
+        };
         JobView {
+            kind,
             pipeline,
+            steps,
+            images,
+            dataset,
             id: job.id,
             state: job.state,
             attempts: job.attempts,
@@ -327,7 +361,7 @@ pub(crate) async fn cancel(
         ("name" = String, Path, description = "The output's name under the job, e.g. images/0.webp"),
     ),
     responses(
-        (status = 200, description = "The bytes", content_type = "image/*", body = String),
+        (status = 200, description = "The bytes: an image, or `metadata.json`", content_type = "image/*", body = String),
         (status = 404, description = "No such job or output", body = ErrorBody),
     )
 )]
@@ -343,6 +377,12 @@ pub(crate) async fn output(
         atelier_storage::ErrorKind::NotFound => missing(),
         _ => err.into(),
     })?;
+    if name.ends_with(".json") {
+        // A dataset job's `metadata.json`: served as what it is, so a browser can read it.
+        let mut response = image_response(bytes, None)?;
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return Ok(response);
+    }
     image_response(bytes, name.rsplit_once('.').and_then(|(_, ext)| Format::from_name(ext)))
 }
 

@@ -110,9 +110,12 @@ async fn a_dataset_job_filters_augments_classifies_and_writes_images_augmentatio
     let done = app.wait_for_job(job_id).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["progress"], json!({"done": 2, "total": 2}));
+    assert_eq!((done["kind"].as_str(), done["dataset"].as_str()), (Some("dataset"), Some(id)), "{done}");
+    assert!(done.get("steps").is_none() && done.get("images").is_none(), "{done}");
 
     let res = app.get(&format!("/v1/jobs/{job_id}/outputs/metadata.json")).await;
     assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
     let document: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
     assert_eq!(document["summary"], json!({"items": 5, "filtered_out": 3, "succeeded": 2, "failed": 0, "files": 6}));
     assert_eq!(document["spec"]["filter"], "masterCategory = Apparel and year >= 2012");

@@ -25,6 +25,11 @@ async fn an_uploaded_photo_goes_through_a_job_and_its_output_downloads() {
     let job = app.wait_for_job(job["id"].as_str().unwrap()).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["progress"], json!({"done": 1, "total": 1}));
+    // What the web app needs to show the job: its kind, its steps and each item's image.
+    assert_eq!(job["kind"], "pipeline");
+    assert_eq!(job["images"], json!([id]));
+    assert_eq!(job["steps"][0]["op"], "thumbnail", "{job}");
+    assert_eq!(job["steps"][1]["op"], "convert", "{job}");
     let url = job["results"]["items"][0]["outputs"][0]["url"].as_str().unwrap();
     assert!(url.starts_with(&format!("/v1/jobs/{}/outputs/images/", job["id"].as_str().unwrap())), "{url}");
     let output = app.get(url).await;
