@@ -384,6 +384,16 @@ impl Queue {
             .collect()
     }
 
+    /// When the longest-waiting queued job was submitted, or `None` when nothing is queued:
+    /// how far behind the workers are (for the admins' queue health).
+    pub async fn oldest_queued_at(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(created_at) AS oldest FROM jobs WHERE state = 'queued'")
+            .fetch_one(&self.db.pool)
+            .await
+            .map_err(Error::db("oldest queued job"))?;
+        row.try_get::<Option<i64>, _>("oldest").map_err(Error::db("oldest queued job"))
+    }
+
     /// Ends `worker`'s job in a final state and settles its bill, in one transaction.
     async fn finish(&self, id: &str, worker: &str, state: JobState, error: Option<&str>, now: i64) -> Result<bool> {
         let mut tx = self.db.pool.begin().await.map_err(Error::db("finish job"))?;

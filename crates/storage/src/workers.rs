@@ -124,6 +124,19 @@ impl Workers {
         Ok(Census { live: row_int(&row, "live")?, stale: row_int(&row, "stale")? })
     }
 
+    /// Workers heard from (a start, a heartbeat or a stop) at or after `since`, the most
+    /// recently heard first: the fleet as an admin sees it.
+    pub async fn seen_since(&self, since: i64) -> Result<Vec<WorkerRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM workers WHERE heartbeat_at >= $1 ORDER BY heartbeat_at DESC, id"
+        ))
+        .bind(since)
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(Error::db("list recent workers"))?;
+        rows.iter().map(worker_from_row).collect()
+    }
+
     /// Every registered worker, oldest start first.
     pub async fn list(&self) -> Result<Vec<WorkerRecord>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM workers ORDER BY started_at, id"))

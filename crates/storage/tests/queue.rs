@@ -265,3 +265,24 @@ async fn postgres_subscribers_hear_of_new_jobs_from_any_connection() {
         tokio::time::timeout(Duration::from_secs(5), signal.next()).await.expect("woken").unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_oldest_queued_job_is_the_longest_waiting_one_whatever_else_ran_before_it() {
+    for Fixture { name, queue, .. } in queues().await {
+        assert_eq!(queue.oldest_queued_at().await.unwrap(), None, "{name}: nothing queued");
+        let first = queue.enqueue("{}", 3, 100).await.unwrap();
+        queue.enqueue("{}", 3, 200).await.unwrap();
+        queue.enqueue("{}", 3, 300).await.unwrap();
+        assert_eq!(queue.oldest_queued_at().await.unwrap(), Some(100), "{name}");
+        // Once the first is running, the second waits longest; a retry waits from its submission.
+        assert_eq!(queue.claim("w1", LEASE, 400).await.unwrap().unwrap().id, first, "{name}");
+        assert_eq!(queue.oldest_queued_at().await.unwrap(), Some(200), "{name}");
+        queue.fail(&first, "w1", "boom", true, BACKOFF, 500).await.unwrap();
+        assert_eq!(queue.oldest_queued_at().await.unwrap(), Some(100), "{name}: back in the queue");
+        let left = queue.list(Scope::All, Some(JobState::Queued), None, 10).await.unwrap();
+        for job in &left.jobs {
+            queue.cancel(Scope::All, &job.id, 600).await.unwrap();
+        }
+        assert_eq!(queue.oldest_queued_at().await.unwrap(), None, "{name}: all canceled");
+    }
+}

@@ -109,3 +109,21 @@ async fn the_census_forgets_workers_stopped_or_silent_for_longer_than_a_day() {
         assert_eq!(left, ["beating"], "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_workers_seen_since_a_time_are_those_heard_from_since_most_recent_first() {
+    for Fixture { name, workers, .. } in fixtures().await {
+        assert!(workers.seen_since(0).await.unwrap().is_empty(), "{name}: nobody yet");
+        for id in ["old", "beating", "stopped"] {
+            workers.register(id, "host", 1, 1_000).await.unwrap();
+        }
+        workers.heartbeat("beating", 4, 50_000).await.unwrap();
+        workers.stop("stopped", 2, 40_000).await.unwrap();
+        let seen = |records: Vec<atelier_storage::WorkerRecord>| records.into_iter().map(|w| w.id).collect::<Vec<_>>();
+        assert_eq!(seen(workers.seen_since(10_000).await.unwrap()), ["beating", "stopped"], "{name}");
+        assert_eq!(seen(workers.seen_since(1_000).await.unwrap()), ["beating", "stopped", "old"], "{name}");
+        let stopped = workers.seen_since(40_000).await.unwrap().into_iter().find(|w| w.id == "stopped").unwrap();
+        assert_eq!((stopped.stopped_at, stopped.jobs_done), (Some(40_000), 2), "{name}");
+        assert!(workers.seen_since(50_001).await.unwrap().is_empty(), "{name}");
+    }
+}

@@ -1,7 +1,9 @@
 //! Admin routes: list and change users (disable, role, quotas), grant or take credits,
-//! make invite codes, and see every user's jobs. All need [`AdminCaller`].
+//! make invite codes, see every user's jobs and the queue's health. All need [`AdminCaller`].
 
-use atelier_storage::{now_ms, Quotas, Role, Scope};
+use atelier_storage::workers::FORGET_AFTER;
+use atelier_storage::{now_ms, JobState, Quotas, Role, Scope, WorkerRecord, Workers};
+use atelier_worker::host::STALE_AFTER;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -229,6 +231,105 @@ pub(crate) async fn jobs(
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<Json<JobList>, ApiError> {
     page_of(&state, Scope::All, query).await
+}
+
+/// Jobs in each state; every state is present, 0 when it has none.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub(crate) struct JobCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub canceled: i64,
+    pub dead: i64,
+}
+
+/// A worker as its registry row tells: its heartbeat says whether it is alive.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WorkerView {
+    /// The name the worker holds job leases under.
+    pub id: String,
+    pub hostname: String,
+    pub pid: i64,
+    /// `live` (a recent heartbeat), `stale` (silent for longer than `stale_after_ms`: most
+    /// likely dead) or `stopped` (drained on purpose).
+    pub status: &'static str,
+    pub started_at: i64,
+    /// Its last heartbeat, or when it stopped.
+    pub heartbeat_at: i64,
+    pub stopped_at: Option<i64>,
+    /// Jobs it finished an attempt of, as of its last heartbeat.
+    pub jobs_done: i64,
+}
+
+impl WorkerView {
+    fn new(record: WorkerRecord, now: i64) -> WorkerView {
+        let status = match record.stopped_at {
+            Some(_) => "stopped",
+            None if now.saturating_sub(record.heartbeat_at) <= millis(STALE_AFTER) => "live",
+            None => "stale",
+        };
+        let WorkerRecord { id, hostname, pid, started_at, heartbeat_at, stopped_at, jobs_done } = record;
+        WorkerView { id, hostname, pid, status, started_at, heartbeat_at, stopped_at, jobs_done }
+    }
+}
+
+/// The queue and the workers draining it, read now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct QueueHealth {
+    /// The server's clock when this was read, in milliseconds since the Unix epoch.
+    pub now: i64,
+    pub jobs: JobCounts,
+    /// When the longest-waiting queued job was submitted; `null` when nothing is queued.
+    pub oldest_queued_at: Option<i64>,
+    /// How long that job has waited, in milliseconds; `null` when nothing is queued.
+    pub oldest_queued_age_ms: Option<i64>,
+    /// A worker silent for longer than this (milliseconds) reads as `stale`.
+    pub stale_after_ms: i64,
+    /// Workers heard from in the last day (stopped ones included), most recent first.
+    pub workers: Vec<WorkerView>,
+}
+
+/// Jobs by state, the oldest queued job's age, and the workers seen lately with their
+/// liveness: what `/metrics` counts, as JSON, with the workers named.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/queue",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The queue's health", body = QueueHealth),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+pub(crate) async fn queue(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json<QueueHealth>, ApiError> {
+    let mut jobs = JobCounts::default();
+    for (job_state, n) in state.queue.counts().await? {
+        let slot = match job_state {
+            JobState::Queued => &mut jobs.queued,
+            JobState::Running => &mut jobs.running,
+            JobState::Succeeded => &mut jobs.succeeded,
+            JobState::Failed => &mut jobs.failed,
+            JobState::Canceled => &mut jobs.canceled,
+            JobState::Dead => &mut jobs.dead,
+        };
+        *slot = n;
+    }
+    let oldest_queued_at = state.queue.oldest_queued_at().await?;
+    let now = now_ms();
+    let seen = Workers::new(state.db.clone()).seen_since(now.saturating_sub(millis(FORGET_AFTER))).await?;
+    Ok(Json(QueueHealth {
+        now,
+        jobs,
+        oldest_queued_at,
+        oldest_queued_age_ms: oldest_queued_at.map(|at| now.saturating_sub(at).max(0)),
+        stale_after_ms: millis(STALE_AFTER),
+        workers: seen.into_iter().map(|record| WorkerView::new(record, now)).collect(),
+    }))
+}
+
+fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn missing(id: &str) -> ApiError {
