@@ -60,7 +60,7 @@ fn serve_starts_on_embedded_defaults_runs_a_job_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(state, "succeeded");
-    assert!(client.get(format!("{base}/")).send().unwrap().text().unwrap().contains("atelier is running"));
+    assert!(client.get(format!("{base}/")).send().unwrap().text().unwrap().contains("<title>atelier</title>"));
     // The in-process workers' histograms and the registry reach the API's scrape (an
     // attempt is recorded just after its outcome, hence the retries).
     let scraped = |line: &str| {

@@ -22,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{Auth, AuthConfig};
 use crate::error::{ApiCode, ApiError};
 use crate::openapi::ApiDoc;
-use crate::routes::{account, admin, categories, datasets, health, images, jobs, keys, me, ops, pipelines, uploads};
+use crate::routes::{account, admin, categories, datasets, health, images, jobs, keys, me, ops, pipelines, uploads, web};
 use crate::telemetry::{self, Metrics};
 use crate::transform::{self, TransformConfig, TransformState};
 
@@ -163,7 +163,8 @@ pub fn router(state: AppState) -> Result<Router, crate::security::BadOrigin> {
     let (api, mut document) = api_routes().split_for_parts();
     crate::openapi::finish(&mut document);
     let router = api
-        .route("/", get(health::home))
+        .route("/", get(web::index))
+        .route("/ui/{*path}", get(web::asset))
         .route("/t/{*path}", get(transform::serve))
         .route("/metrics", get(telemetry::metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
@@ -204,6 +205,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::credits))
         .routes(routes!(admin::invite))
         .routes(routes!(admin::jobs))
+        .routes(routes!(admin::queue))
         .routes(routes!(ops::list))
         // Uploads enforce `limits.max_input_bytes` themselves, while streaming.
         .routes(unlimited(routes!(images::upload, images::list)))

@@ -13,6 +13,7 @@ pub(crate) mod me;
 pub(crate) mod ops;
 pub(crate) mod pipelines;
 pub(crate) mod uploads;
+pub(crate) mod web;
 
 use atelier_imaging::Format;
 use axum::body::Body;

@@ -1,5 +1,4 @@
-//! `/` (a plain page until the web UI lands), `/healthz` (the process answers) and
-//! `/readyz` (its database and blob store do too).
+//! `/healthz` (the process answers) and `/readyz` (its database and blob store do too).
 
 use axum::extract::State;
 use axum::Json;
@@ -7,16 +6,6 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorBody};
-
-pub(crate) async fn home() -> axum::response::Html<&'static str> {
-    axum::response::Html(concat!(
-        "<!doctype html><meta charset=utf-8><title>atelier</title>",
-        "<h1>atelier is running</h1>",
-        "<p>The API is under <code>/v1</code>: the op catalogue at <a href=/v1/ops>/v1/ops</a>; ",
-        "upload with <code>POST /v1/images</code>, run pipelines with <code>POST /v1/jobs</code>. ",
-        "Health: <a href=/healthz>/healthz</a>, <a href=/readyz>/readyz</a>.</p>"
-    ))
-}
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()), responses((status = 200, description = "Alive", body = Object)))]

@@ -1,5 +1,6 @@
 //! The API over real HTTP, one module per resource.
 
+mod admin;
 mod auth;
 mod credits;
 mod datasets;
@@ -16,3 +17,4 @@ mod support;
 mod transform;
 mod uploads;
 mod vision;
+mod web;

@@ -1,0 +1,103 @@
+//! The browser app's files (`atelier-web`): `/` is its page, `/ui/...` its scripts, styles
+//! and pictures, with ETags and gzip. Public: the app signs in through the API itself.
+
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiCode, ApiError};
+
+/// `GET /`: the app's page.
+pub(crate) async fn index(headers: HeaderMap) -> Response {
+    serve(atelier_web::index(), &headers)
+}
+
+/// `GET /ui/{*path}`: one of the app's files.
+pub(crate) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    match atelier_web::get(&path) {
+        Some(asset) => serve(asset, &headers),
+        None => ApiError::new(ApiCode::NotFound, "the web app has no such file").into_response(),
+    }
+}
+
+fn serve(asset: &'static atelier_web::Asset, request: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_static(asset.etag);
+    // Revalidated on every use: a new binary's files are picked up at once, and an
+    // unchanged file costs a 304 with no body.
+    let common = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+    ];
+    if matches_etag(request, asset.etag) {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type))];
+    match asset.gzip {
+        Some(gzip) if accepts_gzip(request) => {
+            let encoding = [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
+            (common, content_type, encoding, gzip).into_response()
+        }
+        _ => (common, content_type, asset.body).into_response(),
+    }
+}
+
+/// `If-None-Match` lists `etag` (or is `*`). Weak forms match too: the bytes of both
+/// encodings come from the same file.
+fn matches_etag(request: &HeaderMap, etag: &str) -> bool {
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag))
+}
+
+/// `Accept-Encoding` names gzip (or `*`) without `q=0`.
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request.get_all(header::ACCEPT_ENCODING).iter().filter_map(|value| value.to_str().ok()).any(|value| {
+        value.split(',').any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused =
+                parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        pairs.iter().map(|(name, value)| (name.clone(), HeaderValue::from_str(value).unwrap())).collect()
+    }
+
+    #[test]
+    fn gzip_is_accepted_by_name_or_star_unless_its_quality_is_zero() {
+        let cases = [
+            ("gzip", true),
+            ("br, gzip;q=0.8", true),
+            ("GZIP", true),
+            ("*", true),
+            ("deflate, br", false),
+            ("gzip;q=0", false),
+            ("gzip; q=0.0", false),
+            ("", false),
+        ];
+        for (value, want) in cases {
+            assert_eq!(accepts_gzip(&headers(&[(header::ACCEPT_ENCODING, value)])), want, "{value:?}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn if_none_match_matches_the_etag_in_a_list_weak_or_star() {
+        let etag = "\"00ff\"";
+        let cases =
+            [("\"00ff\"", true), ("\"aa\", \"00ff\"", true), ("W/\"00ff\"", true), ("*", true), ("\"aa\"", false)];
+        for (value, want) in cases {
+            assert_eq!(matches_etag(&headers(&[(header::IF_NONE_MATCH, value)]), etag), want, "{value:?}");
+        }
+    }
+}
