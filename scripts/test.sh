@@ -68,3 +68,11 @@ ORT_DYLIB_PATH=$(scripts/setup-onnxruntime.sh)
 export ORT_DYLIB_PATH
 
 cargo test --workspace --locked "$@"
+
+# --- End-to-end browser tests (scripts/e2e.sh) ----------------------------------------------
+# The web app in headless Chromium against a real `atelier serve`. Skipped with a note when
+# Chromium or Node is missing, except under CI=true, where that fails. ATELIER_TEST_SKIP_E2E=1
+# skips them (for a quick local run of some Rust tests).
+if [ "${ATELIER_TEST_SKIP_E2E:-}" != 1 ]; then
+    scripts/e2e.sh
+fi
