@@ -22,7 +22,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{Auth, AuthConfig};
 use crate::error::{ApiCode, ApiError};
 use crate::openapi::ApiDoc;
-use crate::routes::{account, admin, categories, datasets, health, images, jobs, keys, me, ops, pipelines, uploads, web};
+use crate::routes::{
+    account, admin, categories, datasets, health, images, jobs, keys, me, ops, pipelines, uploads, web,
+};
 use crate::telemetry::{self, Metrics};
 use crate::transform::{self, TransformConfig, TransformState};
 
