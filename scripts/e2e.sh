@@ -103,7 +103,9 @@ echo "e2e.sh: browser tests against $BASE (screenshots in $OUT)" >&2
 status=0
 (
     cd e2e
-    E2E_BASE_URL="$BASE" E2E_OUT="$OUT" E2E_CHROMIUM="$CHROMIUM" E2E_ROOT="$ROOT" \
+    # E2E_CONFIG: the server's configuration, for tests that run the CLI against the same
+    # data (an admin account, a credit grant).
+    E2E_BASE_URL="$BASE" E2E_OUT="$OUT" E2E_CHROMIUM="$CHROMIUM" E2E_ROOT="$ROOT" E2E_CONFIG="$DATA/atelier.toml" \
         node --test --test-reporter=spec --test-concurrency=1 --test-timeout=150000 tests/*.test.js
 ) || status=$?
 if [ "$status" != 0 ]; then

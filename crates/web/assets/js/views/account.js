@@ -15,7 +15,8 @@ const SCOPES = [
 export async function render(main, { navigate }) {
   const controller = new AbortController();
   const { signal } = controller;
-  const me = await api.get("/v1/me", { signal });
+  // Through reloadUser, so the header's balance is as fresh as the page's.
+  const me = await api.reloadUser();
   const isAdmin = me.role === "admin";
   // The one place a new key's secret lives; emptied when it is dismissed or the page goes.
   let secretPanel = null;
