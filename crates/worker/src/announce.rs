@@ -5,7 +5,7 @@
 use atelier_storage::{Job, Queue};
 use serde::Serialize;
 
-use crate::payload::JobPayload;
+use crate::payload::Payload;
 use crate::webhook::{self, WebhookConfig};
 
 /// The event's name, sent in the `Atelier-Event` header and the body.
@@ -75,12 +75,9 @@ pub async fn announce(
             return None;
         }
     };
-    let (url, pipeline_ref) = match crate::dataset::DatasetPayload::detect(&job.payload) {
-        Some(dataset) => (dataset.ok()?.webhook?, None),
-        None => {
-            let payload = serde_json::from_str::<JobPayload>(&job.payload).ok()?;
-            (payload.webhook?, payload.pipeline_ref)
-        }
+    let (url, pipeline_ref) = match Payload::parse(&job.payload).ok()? {
+        Payload::Dataset(dataset) => (dataset.webhook?, None),
+        Payload::Pipeline(payload) => (payload.webhook?, payload.pipeline_ref),
     };
     let event = JobEvent { event: JOB_FINISHED, job: JobSummary::new(&job, pipeline_ref) };
     let body = serde_json::to_vec(&event).ok()?;

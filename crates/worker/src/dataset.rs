@@ -49,15 +49,6 @@ impl DatasetPayload {
         let (version, kind, dataset) = (DatasetPayload::VERSION, DatasetKind::Dataset, dataset.to_string());
         DatasetPayload { version, kind, dataset, spec, webhook: None }
     }
-
-    /// The payload when `text` is a dataset job's (`"kind": "dataset"`), parsed; `None` for
-    /// any other job.
-    pub fn detect(text: &str) -> Option<Result<DatasetPayload, String>> {
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        (value.get("kind")?.as_str()? == "dataset").then(|| {
-            serde_json::from_value(value).map_err(|err| format!("the dataset job payload is not valid: {err}"))
-        })
-    }
 }
 
 /// The dataset's items the job runs on: those its filter selects, in order.

@@ -18,5 +18,5 @@ pub mod webhook;
 
 pub use dataset::DatasetPayload;
 pub use metrics::WorkerMetrics;
-pub use payload::{ItemResult, JobPayload, JobResults, OutputRef};
+pub use payload::{ItemResult, JobPayload, JobResults, OutputRef, Payload};
 pub use step::{Outcome, Worker, WorkerConfig};

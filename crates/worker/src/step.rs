@@ -13,7 +13,7 @@ use atelier_storage::{now_ms, Backoff, BlobKey, BlobStore, ErrorKind, Job, JobSt
 
 use crate::assets::{self, JobAssets};
 use crate::metrics::{RunOutcome, WorkerMetrics};
-use crate::payload::{ItemResult, JobItem, JobPayload, JobResults, OutputRef};
+use crate::payload::{ItemResult, JobItem, JobResults, OutputRef, Payload};
 
 /// How a worker behaves. Every field has a production default.
 #[derive(Debug, Clone)]
@@ -182,20 +182,14 @@ impl Worker {
     }
 
     async fn run(&self, job: &Job) -> Result<Outcome, Error> {
-        if let Some(parsed) = crate::dataset::DatasetPayload::detect(&job.payload) {
-            return match parsed {
-                Ok(payload) => self.run_dataset(job, payload).await,
-                Err(message) => self.finish_failed(job, &message).await,
-            };
-        }
+        let parsed = match Payload::parse(&job.payload) {
+            Ok(Payload::Dataset(payload)) => return self.run_dataset(job, payload).await,
+            Ok(Payload::Pipeline(payload)) => Pipeline::from_value(payload.pipeline.clone())
+                .map(|pipeline| (payload, pipeline))
+                .map_err(|err| format!("invalid pipeline: {err}")),
+            Err(message) => Err(message),
+        };
         let me = &self.config.worker_id;
-        let parsed = serde_json::from_str::<JobPayload>(&job.payload)
-            .map_err(|err| format!("the job payload is not valid: {err}"))
-            .and_then(|payload| {
-                let pipeline =
-                    Pipeline::from_value(payload.pipeline.clone()).map_err(|err| format!("invalid pipeline: {err}"))?;
-                Ok((payload, pipeline))
-            });
         let (payload, pipeline) = match parsed {
             Ok(parsed) => parsed,
             Err(message) => return self.finish_failed(job, &message).await,

@@ -6,9 +6,8 @@ pub(crate) mod events;
 
 use atelier_imaging::{Format, Pipeline};
 use atelier_storage::{now_ms, BlobKey, Enqueue, Job, Scope};
-use atelier_worker::dataset::DatasetPayload;
 use atelier_worker::payload::JobItem;
-use atelier_worker::JobPayload;
+use atelier_worker::{JobPayload, Payload};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -100,16 +99,14 @@ impl From<Job> for JobView {
         let mut results =
             job.results.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(serde_json::Value::Null);
         add_output_urls(&job.id, &mut results);
-        let (kind, dataset, pipeline, steps, images) = match DatasetPayload::detect(&job.payload) {
-            Some(payload) => (JobKind::Dataset, payload.ok().map(|payload| payload.dataset), None, None, Vec::new()),
-            None => match serde_json::from_str::<JobPayload>(&job.payload) {
-                Ok(mut payload) => {
-                    let steps = payload.pipeline.get_mut("steps").map(serde_json::Value::take);
-                    let images = payload.items.into_iter().map(|item| item.name).collect();
-                    (JobKind::Pipeline, None, payload.pipeline_ref, steps, images)
-                }
-                Err(_) => (JobKind::Pipeline, None, None, None, Vec::new()),
-            },
+        let (kind, dataset, pipeline, steps, images) = match Payload::parse(&job.payload) {
+            Ok(Payload::Dataset(payload)) => (JobKind::Dataset, Some(payload.dataset), None, None, Vec::new()),
+            Ok(Payload::Pipeline(mut payload)) => {
+                let steps = payload.pipeline.get_mut("steps").map(serde_json::Value::take);
+                let images = payload.items.into_iter().map(|item| item.name).collect();
+                (JobKind::Pipeline, None, payload.pipeline_ref, steps, images)
+            }
+            Err(_) => (JobKind::Pipeline, None, None, None, Vec::new()),
         };
         JobView {
             kind,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use atelier_storage::{BlobKey, Job};
 use atelier_worker::payload::{ItemResult, JobResults};
-use atelier_worker::JobPayload;
+use atelier_worker::{DatasetPayload, JobPayload, Payload};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
@@ -99,10 +99,10 @@ pub(crate) async fn download(
         let message = format!("job `{id}` is {}; its archive can be downloaded when it ends", job.state.as_str());
         return Err(ApiError::new(ApiCode::JobConflict, message));
     }
-    let (index, files) = match atelier_worker::DatasetPayload::detect(&job.payload) {
-        Some(payload) => describe_dataset(&state, &job, payload.map_err(internal)?).await?,
-        None => {
-            let (metadata, files) = describe(&job)?;
+    let (index, files) = match Payload::parse(&job.payload).map_err(internal)? {
+        Payload::Dataset(payload) => describe_dataset(&state, &job, payload).await?,
+        Payload::Pipeline(payload) => {
+            let (metadata, files) = describe(&job, payload)?;
             (serde_json::to_vec_pretty(&metadata).map_err(internal)?, files)
         }
     };
@@ -135,8 +135,7 @@ pub(crate) async fn download(
 }
 
 /// The job's index and the outputs to pack, as (name in the archive, blob key).
-fn describe(job: &Job) -> Result<(Metadata, Vec<(String, BlobKey)>), ApiError> {
-    let payload = serde_json::from_str::<JobPayload>(&job.payload).map_err(internal)?;
+fn describe(job: &Job, payload: JobPayload) -> Result<(Metadata, Vec<(String, BlobKey)>), ApiError> {
     let results = match job.results.as_deref() {
         Some(text) => serde_json::from_str::<JobResults>(text).map_err(internal)?,
         None => JobResults::default(),
@@ -192,7 +191,7 @@ fn describe(job: &Job) -> Result<(Metadata, Vec<(String, BlobKey)>), ApiError> {
 async fn describe_dataset(
     state: &AppState,
     job: &Job,
-    payload: atelier_worker::DatasetPayload,
+    payload: DatasetPayload,
 ) -> Result<(Vec<u8>, Vec<(String, BlobKey)>), ApiError> {
     let items = match state.datasets.get(atelier_storage::Scope::All, &payload.dataset).await? {
         Some(dataset) => dataset.item_count as u64,
