@@ -103,9 +103,10 @@ export function field(label, input, hint) {
   return h("div", { class: "field" }, parts);
 }
 
-/** Disables a form's controls while `work` runs; errors go to `box`. */
+/** Disables a form's controls (or one control: a "Load more" button) while `work` runs; errors go to `box`. */
 export async function busy(form, box, work) {
-  const controls = [...form.querySelectorAll("button, input, select, textarea")];
+  const control = "button, input, select, textarea";
+  const controls = form.matches(control) ? [form] : [...form.querySelectorAll(control)];
   const was = controls.map((c) => c.disabled);
   controls.forEach((c) => (c.disabled = true));
   form.setAttribute("aria-busy", "true");

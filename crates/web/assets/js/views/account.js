@@ -84,17 +84,7 @@ export async function render(main, { navigate }) {
     ledgerWrap.hidden = ledger.children.length === 0;
     noHistory.hidden = ledger.children.length > 0;
   }
-  moreCredits.addEventListener("click", async () => {
-    moreCredits.disabled = true;
-    fillError(creditBox, null);
-    try {
-      await loadCredits();
-    } catch (err) {
-      if (err.name !== "AbortError") fillError(creditBox, err);
-    } finally {
-      moreCredits.disabled = false;
-    }
-  });
+  moreCredits.addEventListener("click", () => busy(moreCredits, creditBox, loadCredits));
   const credits = h(
     "section",
     { "aria-labelledby": "acct-credits" },

@@ -37,17 +37,7 @@ function pager(label, fetchPage, onItems, box) {
     cursor = page.next_cursor || null;
     more.hidden = !cursor;
   }
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    fillError(box, null);
-    try {
-      await load(false);
-    } catch (err) {
-      if (err.name !== "AbortError") fillError(box, err);
-    } finally {
-      more.disabled = false;
-    }
-  });
+  more.addEventListener("click", () => busy(more, box, () => load(false)));
   return { more, load };
 }
 

@@ -3,7 +3,7 @@
 // before/after slider, annotations drawn over the image), or a dataset job's metadata.json.
 
 import * as api from "../api.js";
-import { h, mount, errorBox, fillError, field, formatBytes, formatTime, stateBadge, toast } from "../ui.js";
+import { h, mount, busy, errorBox, fillError, field, formatBytes, formatTime, stateBadge, toast } from "../ui.js";
 import { shortId, isLive, formatDuration, pipelineLabel, progressOf, setProgress } from "./jobs.js";
 import { datasetViewer } from "./job-dataset.js";
 
@@ -213,17 +213,7 @@ export async function render(main, { params }) {
     if (!isLive(job.state)) liveStatus.textContent = `The job ended: ${job.state}.`;
   }
 
-  async function act(button, work) {
-    button.disabled = true;
-    fillError(actionBox, null);
-    try {
-      await work();
-    } catch (err) {
-      if (err.name !== "AbortError") fillError(actionBox, err);
-    } finally {
-      button.disabled = false;
-    }
-  }
+  const act = (button, work) => busy(button, actionBox, work);
   cancelBtn.addEventListener("click", () =>
     act(cancelBtn, async () => {
       apply(await api.post(`${path}/cancel`, undefined, { signal }), false);

@@ -2,7 +2,7 @@
 // live state and progress for queued and running jobs (a few event streams, polling the rest).
 
 import * as api from "../api.js";
-import { h, mount, fillError, field, formatTime, stateBadge, toast } from "../ui.js";
+import { h, mount, busy, fillError, field, formatTime, stateBadge, toast } from "../ui.js";
 
 export const STATES = ["queued", "running", "succeeded", "failed", "canceled", "dead"];
 const LIVE = new Set(["queued", "running"]);
@@ -258,17 +258,7 @@ export async function render(main, { query, navigate }) {
     schedule();
   }
 
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    fillError(box, null);
-    try {
-      await load();
-    } catch (err) {
-      if (err.name !== "AbortError") fillError(box, err);
-    } finally {
-      more.disabled = false;
-    }
-  });
+  more.addEventListener("click", () => busy(more, box, () => load()));
 
   try {
     await load();
