@@ -178,3 +178,15 @@ export async function apiGet(token, route) {
   assert.equal(response.status, 200, `GET ${route}: ${await response.clone().text()}`);
   return response.json();
 }
+
+/** A JSON request as `token`; the answer must be 2xx (its body, read to the end, parsed). */
+export async function apiJson(token, method, route, body) {
+  const response = await fetch(`${BASE}${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}

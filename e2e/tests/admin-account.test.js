@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { BASE, PASSWORD, PHOTO, ROOT, apiGet, apiToken, fillLogin, freshEmail, heading, launch, register, session, until, visible } from "../lib.js";
+import { BASE, PASSWORD, PHOTO, ROOT, apiGet, apiJson, apiToken, fillLogin, freshEmail, heading, launch, register, session, until, visible } from "../lib.js";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -28,17 +28,6 @@ function atelier(...args) {
   });
   assert.equal(run.status, 0, `atelier ${args.join(" ")}: ${run.error || ""}${run.stderr}${run.stdout}`);
   return run.stdout;
-}
-
-async function apiJson(token, method, route, body) {
-  const response = await fetch(`${BASE}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
 }
 
 /** Runs `ops` on `image` through the API and waits for the job to succeed; its id. */

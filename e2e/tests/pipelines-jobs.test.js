@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { BASE, PASSWORD, ROOT, UI_MS, apiGet, apiToken, freshEmail, heading, launch, register, session, until, visible } from "../lib.js";
+import { BASE, PASSWORD, ROOT, UI_MS, apiGet, apiJson, apiToken, freshEmail, heading, launch, register, session, until, visible } from "../lib.js";
 
 const PHOTOS = ["astronaut.jpg", "rocket.jpg"].map((name) => path.join(ROOT, "test-data", "photos", name));
 
@@ -71,17 +71,6 @@ function noisePng(width, height, level = 0) {
 }
 
 // ---- the API from the test itself ----
-
-async function apiJson(token, method, route, body) {
-  const response = await fetch(`${BASE}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function apiRegister(email) {
   const response = await fetch(`${BASE}/v1/auth/register`, {
