@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 mod ingest;
+mod negotiate;
 mod openapi;
 mod routes;
 pub mod security;

@@ -15,16 +15,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use atelier_imaging::{parse_url_options, Format, UrlFormat, UrlOptions};
 use atelier_storage::{BlobKey, ImageRecord, Scope, Sha256Hex};
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use self::flight::{Bill, Flights, Job};
-use self::http::{accepts, error_response, not_modified, Caching, YEAR_SECS};
+use self::http::{error_response, Caching, YEAR_SECS};
 pub use self::signing::{sign, signed_path, verify, KeyError, SigningKey, MIN_KEY_LEN, SIGNATURE_LEN};
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError};
+use crate::negotiate::{accepts, not_modified};
 use crate::routes::images;
 
 /// How the transform route is set up. With no keys the route answers `transform_disabled`:
@@ -124,8 +125,8 @@ async fn respond(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Re
     // Signed URLs are public: whoever holds one may fetch it, and the image's owner pays.
     let record = images::find(state, Scope::All, image_id).await?;
     let format = options.output().negotiate(
-        accepts(headers, Format::Avif.mime_type()),
-        accepts(headers, Format::Webp.mime_type()),
+        accepts(headers, header::ACCEPT, Format::Avif.mime_type()),
+        accepts(headers, header::ACCEPT, Format::Webp.mime_type()),
         may_have_alpha(&record),
     );
     let (key, hash) = cache_key(&record, &options, format)?;

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiCode, ApiError};
+use crate::negotiate::{accepts, not_modified};
 
 /// `GET /`: the app's page.
 pub(crate) async fn index(headers: HeaderMap) -> Response {
@@ -42,27 +43,15 @@ fn serve(asset: &'static atelier_web::Asset, request: &HeaderMap) -> Response {
     }
 }
 
-/// `If-None-Match` lists `etag` (or is `*`). Weak forms match too: the bytes of both
-/// encodings come from the same file.
+/// `If-None-Match` lists `etag` (weakly), or is `*`, which any current file matches
+/// (RFC 9110, 13.1.2).
 fn matches_etag(request: &HeaderMap, etag: &str) -> bool {
-    request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|value| value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag))
+    not_modified(request, etag) || not_modified(request, "*")
 }
 
-/// `Accept-Encoding` names gzip (or `*`) without `q=0`.
+/// `Accept-Encoding` names gzip, or `*`, without `q=0`.
 fn accepts_gzip(request: &HeaderMap) -> bool {
-    request.get_all(header::ACCEPT_ENCODING).iter().filter_map(|value| value.to_str().ok()).any(|value| {
-        value.split(',').any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or_default();
-            let refused =
-                parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
-    })
+    accepts(request, header::ACCEPT_ENCODING, "gzip") || accepts(request, header::ACCEPT_ENCODING, "*")
 }
 
 #[cfg(test)]
