@@ -201,7 +201,7 @@ impl Worker {
         let (plan, limits, models, assets) =
             (plan.clone(), self.config.limits.clone(), self.models.clone(), assets.clone());
         let run = move || plan.run_batch(&inputs, RunEnv { limits: &limits, assets: &*assets, models: &*models });
-        let done = match self.blocking_with_heartbeat(job_id, run).await? {
+        let done = match self.blocking(run).await {
             Some(done) => done,
             None => return Err(atelier_storage::Error::Corrupt("a dataset batch was interrupted".into()).into()),
         };

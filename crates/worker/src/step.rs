@@ -156,7 +156,8 @@ impl Worker {
         };
         self.metrics.observe_wait(job.run_after, claimed_at);
         let started = Instant::now();
-        let outcome = self.attempt(job).await;
+        let job_id = job.id.clone();
+        let outcome = self.with_heartbeat(&job_id, self.attempt(job)).await;
         let label = match &outcome {
             Ok(Outcome::Ran { state, .. }) => RunOutcome::Ended(*state),
             Ok(Outcome::Lost { .. } | Outcome::Empty) => RunOutcome::Lost, // Empty cannot follow a claim
@@ -253,7 +254,7 @@ impl Worker {
             }
             Err(err) => return Err(err.into()),
         };
-        let run = match self.run_pipeline(job_id, pipeline.clone(), bytes, assets.clone()).await? {
+        let run = match self.run_pipeline(pipeline.clone(), bytes, assets.clone()).await {
             Ok(run) => run,
             Err(failure) => return Ok(failure),
         };
@@ -278,27 +279,26 @@ impl Worker {
         Ok(ItemResult::Succeeded { outputs })
     }
 
-    /// Runs the pipeline on a blocking thread (it is CPU work), renewing the lease while it
-    /// runs. The inner `Err` is the item's failure, already in its final form.
+    /// Runs the pipeline on a blocking thread (it is CPU work). `Err` is the item's failure,
+    /// already in its final form.
     async fn run_pipeline(
         &self,
-        job_id: &str,
         pipeline: Pipeline,
         bytes: bytes::Bytes,
         assets: Arc<JobAssets>,
-    ) -> Result<Result<RunOutput, ItemResult>, Error> {
+    ) -> Result<RunOutput, ItemResult> {
         let limits = self.config.limits.clone();
         let models = self.models.clone();
         let joined = self
-            .blocking_with_heartbeat(job_id, move || {
+            .blocking(move || {
                 catch_unwind(AssertUnwindSafe(|| {
                     pipeline.run(&bytes, RunEnv { limits: &limits, assets: &*assets, models: &*models })
                 }))
             })
-            .await?
+            .await
             .ok_or(());
         let failed = |code: &str, message: String| Err(ItemResult::Failed { code: code.to_string(), message });
-        Ok(match joined {
+        match joined {
             Ok(Ok(Ok(run))) => {
                 self.metrics.observe_steps(&run.steps);
                 Ok(run)
@@ -307,23 +307,34 @@ impl Worker {
             Ok(Err(_panic)) => failed("internal_error", "processing this image failed unexpectedly".into()),
             // The blocking task was cancelled: only at runtime shutdown.
             Err(_join) => failed("internal_error", "processing this image was interrupted".into()),
-        })
+        }
     }
 
-    /// Runs `work` on a blocking thread (it is CPU work), renewing the job's lease while it
-    /// runs. `None` when the task could not finish (the runtime is shutting down).
-    pub(crate) async fn blocking_with_heartbeat<T: Send + 'static>(
-        &self,
-        job_id: &str,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<Option<T>, Error> {
-        let mut task = tokio::task::spawn_blocking(work);
+    /// Runs `work` on a blocking thread (it is CPU work). `None` when the task could not
+    /// finish (the runtime is shutting down).
+    pub(crate) async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        tokio::task::spawn_blocking(work).await.ok()
+    }
+
+    /// Drives one attempt, renewing the job's lease every `heartbeat_every` for as long as
+    /// it runs: through CPU work and through IO alike. A worker waiting on a blob store
+    /// that hangs is alive, and must keep its job rather than let its lease run out and a
+    /// second worker start it over (and then a third, until the attempts are spent).
+    async fn with_heartbeat<T>(&self, job_id: &str, attempt: impl std::future::Future<Output = T>) -> T {
+        let mut attempt = std::pin::pin!(attempt);
+        let mut beats = tokio::time::interval(self.config.heartbeat_every);
+        beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beats.tick().await; // The first tick is immediate, and the claim just set the lease.
         loop {
             tokio::select! {
-                joined = &mut task => return Ok(joined.ok()),
-                () = tokio::time::sleep(self.config.heartbeat_every) => {
-                    // A lost lease is noticed at the next progress write; keep the work.
-                    self.queue.heartbeat(job_id, &self.config.worker_id, self.config.lease, now_ms()).await?;
+                outcome = &mut attempt => return outcome,
+                _ = beats.tick() => {
+                    // A lost lease is noticed at the next progress write; a database that is
+                    // down fails that write too. Either way, keep the work going until then.
+                    let beat = self.queue.heartbeat(job_id, &self.config.worker_id, self.config.lease, now_ms());
+                    if let Err(err) = beat.await {
+                        eprintln!("atelier-worker: renewing the lease of job {job_id}: {err}");
+                    }
                 }
             }
         }

@@ -198,13 +198,26 @@ async fn an_invalid_payload_fails_the_job_at_once() {
     }
 }
 
-/// The real blob store, with failure points: every read fails (`outage`), or the first
-/// read cancels a job first (`cancel_on_first_read`), as a user would mid-job.
+/// The real blob store, with failure points: every read fails (`outage`), the first read
+/// cancels a job first (`cancel_on_first_read`), as a user would mid-job, or every read
+/// hangs a while first (`stall`), as a stopped S3 server makes it.
+#[derive(Default)]
 struct Hooked {
-    inner: Arc<dyn BlobStore>,
+    inner: Option<Arc<dyn BlobStore>>,
     gets: std::sync::atomic::AtomicUsize,
     outage: bool,
     cancel_on_first_read: Option<(Queue, String)>,
+    stall: Option<Duration>,
+}
+
+impl Hooked {
+    fn over(inner: &Arc<dyn BlobStore>) -> Hooked {
+        Hooked { inner: Some(inner.clone()), ..Hooked::default() }
+    }
+
+    fn inner(&self) -> &dyn BlobStore {
+        self.inner.as_deref().expect("Hooked::over sets the store")
+    }
 }
 
 impl std::fmt::Debug for Hooked {
@@ -216,10 +229,10 @@ impl std::fmt::Debug for Hooked {
 #[async_trait::async_trait]
 impl BlobStore for Hooked {
     async fn put(&self, key: &BlobKey, bytes: bytes::Bytes) -> atelier_storage::Result<()> {
-        self.inner.put(key, bytes).await
+        self.inner().put(key, bytes).await
     }
     async fn put_file(&self, key: &BlobKey, path: &std::path::Path) -> atelier_storage::Result<()> {
-        self.inner.put_file(key, path).await
+        self.inner().put_file(key, path).await
     }
     async fn get(&self, key: &BlobKey) -> atelier_storage::Result<bytes::Bytes> {
         let n = self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -229,22 +242,25 @@ impl BlobStore for Hooked {
         if let (0, Some((queue, job_id))) = (n, &self.cancel_on_first_read) {
             queue.cancel(Scope::All, job_id, now_ms()).await?;
         }
-        self.inner.get(key).await
+        if let Some(stall) = self.stall {
+            tokio::time::sleep(stall).await;
+        }
+        self.inner().get(key).await
     }
     async fn get_range(&self, key: &BlobKey, range: std::ops::Range<u64>) -> atelier_storage::Result<bytes::Bytes> {
-        self.inner.get_range(key, range).await
+        self.inner().get_range(key, range).await
     }
     async fn head(&self, key: &BlobKey) -> atelier_storage::Result<Option<atelier_storage::BlobMeta>> {
-        self.inner.head(key).await
+        self.inner().head(key).await
     }
     async fn delete(&self, key: &BlobKey) -> atelier_storage::Result<()> {
-        self.inner.delete(key).await
+        self.inner().delete(key).await
     }
     async fn list(&self, prefix: &BlobKey) -> atelier_storage::Result<Vec<atelier_storage::BlobMeta>> {
-        self.inner.list(prefix).await
+        self.inner().list(prefix).await
     }
     async fn check(&self) -> atelier_storage::Result<()> {
-        self.inner.check().await
+        self.inner().check().await
     }
 }
 
@@ -253,7 +269,7 @@ async fn a_store_outage_fails_the_attempt_and_the_job_is_retried_later() {
     for Setup { name, queue, blobs, .. } in setups().await {
         let items = vec![store(&*blobs, "a", photo("chelsea.bmp")).await];
         let id = submit(&queue, &["flip"], items).await;
-        let flaky = Arc::new(Hooked { inner: blobs.clone(), gets: 0.into(), outage: true, cancel_on_first_read: None });
+        let flaky = Arc::new(Hooked { outage: true, ..Hooked::over(&blobs) });
         let worker = Worker::new(queue.clone(), flaky, config("w"));
         assert_eq!(
             worker.try_run_one().await.unwrap(),
@@ -277,8 +293,7 @@ async fn cancelling_a_running_job_stops_it_at_the_next_item() {
         let id = submit(&queue, &["flip"], items).await;
         // The user cancels while the first item is being read.
         let cancel = Some((queue.clone(), id.clone()));
-        let hooked =
-            Arc::new(Hooked { inner: blobs.clone(), gets: 0.into(), outage: false, cancel_on_first_read: cancel });
+        let hooked = Arc::new(Hooked { cancel_on_first_read: cancel, ..Hooked::over(&blobs) });
         let worker = Worker::new(queue.clone(), hooked, config("w"));
         assert_eq!(
             worker.try_run_one().await.unwrap(),
@@ -288,5 +303,25 @@ async fn cancelling_a_running_job_stops_it_at_the_next_item() {
         let job = queue.get(Scope::All, &id).await.unwrap().unwrap();
         assert_eq!(job.progress_done, 0, "{name}: the finished item's progress was refused, nothing after it ran");
         assert_eq!(blobs.list(&BlobKey::job_file(&id, "images").unwrap()).await.unwrap().len(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_waiting_on_a_hung_blob_store_keeps_its_lease_and_no_second_worker_starts_the_job() {
+    for Setup { name, queue, blobs, .. } in setups().await {
+        let items = vec![store(&*blobs, "a", photo("chelsea.bmp")).await];
+        let id = submit(&queue, &["flip"], items).await;
+        let lease = Duration::from_millis(300);
+        let hung = Arc::new(Hooked { stall: Some(Duration::from_millis(1200)), ..Hooked::over(&blobs) });
+        let slow = Worker::new(queue.clone(), hung, WorkerConfig { lease, ..config("slow") });
+        let other = Worker::new(queue.clone(), blobs.clone(), WorkerConfig { lease, ..config("other") });
+        let running = tokio::spawn(async move { slow.try_run_one().await.unwrap() });
+        // Four leases pass while the read hangs; the job must stay the first worker's.
+        for _ in 0..8 {
+            tokio::time::sleep(Duration::from_millis(130)).await;
+            assert_eq!(other.try_run_one().await.unwrap(), Outcome::Empty, "{name}: the job was taken over");
+        }
+        assert_eq!(running.await.unwrap(), Outcome::Ran { job_id: id.clone(), state: JobState::Succeeded }, "{name}");
+        assert_eq!(queue.get(Scope::All, &id).await.unwrap().unwrap().attempts, 1, "{name}");
     }
 }
