@@ -35,6 +35,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/common/0007_secrets.sql")),
     (8, include_str!("../migrations/common/0008_categories.sql")),
     (9, include_str!("../migrations/common/0009_datasets.sql")),
+    (10, include_str!("../migrations/common/0010_queue_order.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_jobs.sql")),
@@ -46,7 +47,12 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/common/0007_secrets.sql")),
     (8, include_str!("../migrations/common/0008_categories.sql")),
     (9, include_str!("../migrations/common/0009_datasets.sql")),
+    (10, include_str!("../migrations/common/0010_queue_order.sql")),
 ];
+
+/// The PostgreSQL advisory lock migrations take: "atelier" and a 1, as bytes. Nothing else
+/// in atelier takes advisory locks.
+const MIGRATION_LOCK: i64 = 0x6174_656c_6965_7201;
 
 impl Db {
     /// Connects to `sqlite://path?mode=rwc` or `postgres://...`.
@@ -76,19 +82,23 @@ impl Db {
     }
 
     /// Applies the migrations this database has not seen, each in its own transaction.
+    /// Safe to run from several processes at once on PostgreSQL (every API replica migrates
+    /// at start): they take turns, and each migration is applied once.
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::raw_sql(
+        let mut tx = self.begin_migration().await?;
+        sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(Error::db("migrate"))?;
+        tx.commit().await.map_err(Error::db("migrate"))?;
         let migrations = match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
         for &(version, sql) in migrations {
-            let mut tx = self.pool.begin().await.map_err(Error::db("migrate"))?;
+            let mut tx = self.begin_migration().await?;
             let applied: Option<AnyRow> = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(version)
                 .fetch_optional(&mut *tx)
@@ -97,7 +107,9 @@ impl Db {
             if applied.is_some() {
                 continue;
             }
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(Error::db("migrate"))?;
+            // Through the trait, not `RawSql::execute`, whose future is not `Send` for every
+            // borrow of the connection: a migration could not run in a spawned task.
+            sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(sql)).await.map_err(Error::db("migrate"))?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(version)
                 .bind(crate::queue::now_ms())
@@ -107,6 +119,24 @@ impl Db {
             tx.commit().await.map_err(Error::db("migrate"))?;
         }
         Ok(())
+    }
+
+    /// A transaction for one migration step. On PostgreSQL it first waits for the other
+    /// migrators' steps to end, so that its look at `schema_migrations` sees what they
+    /// applied. Without it two processes both found a migration missing, both ran it, and
+    /// one failed on a duplicate key in `pg_type` or `pg_class` (`CREATE TABLE IF NOT
+    /// EXISTS schema_migrations` included). The lock is the transaction's, so it goes with
+    /// commit or rollback, errors included.
+    async fn begin_migration(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await.map_err(Error::db("migrate"))?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::db("migrate"))?;
+        }
+        Ok(tx)
     }
 
     /// Creates an empty database named `atelier_test_<uuid>` on the PostgreSQL server that
@@ -125,6 +155,29 @@ impl Db {
             .map_err(Error::db("create database"))?;
         admin.pool.close().await;
         Ok(format!("{}/{name}", &base_url[..slash]))
+    }
+
+    /// Drops a database that [`Db::create_scratch_database`] made, even while something is
+    /// still connected to it. Refuses any other name, so a wrong URL cannot drop real data.
+    pub async fn drop_scratch_database(base_url: &str, scratch_url: &str) -> Result<()> {
+        let name = scratch_url.rsplit('/').next().unwrap_or_default();
+        let scratch = name
+            .strip_prefix("atelier_test_")
+            .is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !scratch {
+            return Err(Error::Config(format!("`{}` is not a scratch database", redact(scratch_url))));
+        }
+        let admin = Db::connect(base_url).await?;
+        // WITH (FORCE) ends the pools' idle connections, which close lazily after a drop.
+        let dropped = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin.pool).await;
+        admin.pool.close().await;
+        dropped.map_err(Error::db("drop database"))?;
+        Ok(())
+    }
+
+    /// Closes the pool's connections and waits until they are closed.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// A trivial query, for readiness probes.

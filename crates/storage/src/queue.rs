@@ -12,11 +12,14 @@
 //! charge, the refund and the state change share one transaction.
 
 mod billing;
+mod depth;
 mod signal;
 
 pub use billing::Enqueue;
 pub use signal::JobSignal;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyRow;
@@ -144,7 +147,14 @@ impl Backoff {
 #[derive(Debug, Clone)]
 pub struct Queue {
     db: Db,
+    /// When this queue (and its clones) last looked for jobs to bury, as `now` was given.
+    buried_at: Arc<AtomicI64>,
 }
+
+/// How often a busy queue looks for jobs to bury. Looking on every claim cost one of the
+/// six statements a trivial job took, for jobs that are rare (a worker died on the last
+/// attempt) and lose nothing by waiting a second.
+const BURY_EVERY_MS: i64 = 1_000;
 
 const COLUMNS: &str = "id, state, payload, attempts, max_attempts, run_after, lease_owner, lease_until, \
      cancel_requested, error, created_at, started_at, finished_at, progress_done, progress_total, results, seq, \
@@ -152,7 +162,7 @@ const COLUMNS: &str = "id, state, payload, attempts, max_attempts, run_after, le
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
-        Queue { db }
+        Queue { db, buried_at: Arc::new(AtomicI64::new(i64::MIN)) }
     }
 
     pub fn db(&self) -> &Db {
@@ -165,20 +175,27 @@ impl Queue {
     }
 
     /// Claims the oldest runnable job for `worker`, or a running job whose lease expired.
-    /// A job that expired on its last attempt is marked `dead` instead of being handed out.
+    /// A job that expired on its last attempt is marked `dead` instead of being handed out:
+    /// at the latest a second after a busy queue's last look, at once when a claim finds
+    /// nothing.
     pub async fn claim(&self, worker: &str, lease: Duration, now: i64) -> Result<Option<Job>> {
-        self.bury_expired(now).await?;
+        let buried = self.bury_due(now);
+        if buried {
+            self.bury_expired(now).await?;
+        }
         let lock = match self.db.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // `finished_at IS NULL` names the partial index of unfinished jobs by `seq`
+        // (migration 0010): the claim reads the queue's head, not the whole queue.
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
              started_at = COALESCE(started_at, $3), \
              run_after = CASE WHEN state = 'running' THEN lease_until ELSE run_after END \
-             WHERE id = (SELECT id FROM jobs \
-                 WHERE (state = 'queued' AND run_after <= $3 AND cancel_requested = 0) \
-                    OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts) \
+             WHERE id = (SELECT id FROM jobs WHERE finished_at IS NULL \
+                 AND ((state = 'queued' AND run_after <= $3 AND cancel_requested = 0) \
+                    OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts)) \
                  ORDER BY seq LIMIT 1{lock}) \
              RETURNING {COLUMNS}"
         );
@@ -189,6 +206,9 @@ impl Queue {
             .fetch_optional(&self.db.pool)
             .await
             .map_err(Error::db("claim"))?;
+        if row.is_none() && !buried {
+            self.bury_expired(now).await?;
+        }
         row.map(|row| job_from_row(&row)).transpose()
     }
 
@@ -397,23 +417,32 @@ impl Queue {
     /// Ends `worker`'s job in a final state and settles its bill, in one transaction.
     async fn finish(&self, id: &str, worker: &str, state: JobState, error: Option<&str>, now: i64) -> Result<bool> {
         let mut tx = self.db.pool.begin().await.map_err(Error::db("finish job"))?;
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
-        )
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running' RETURNING {}",
+            billing::SETTLE_COLUMNS
+        ))
         .bind(state.as_str())
         .bind(error)
         .bind(now)
         .bind(id)
         .bind(worker)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(Error::db("finish job"))?;
-        if done.rows_affected() == 1 {
-            billing::settle(&mut tx, id, now).await?;
+        if let Some(row) = &done {
+            billing::settle_row(&mut tx, id, row, now).await?;
         }
         tx.commit().await.map_err(Error::db("finish job"))?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.is_some())
+    }
+
+    /// Whether a claim at `now` should look for jobs to bury first; claims it for this call.
+    /// A `now` before the last look (another clock, or a test's) counts as due.
+    fn bury_due(&self, now: i64) -> bool {
+        let last = self.buried_at.load(Ordering::Relaxed);
+        let due = now < last || now.saturating_sub(last) >= BURY_EVERY_MS;
+        due && self.buried_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 
     /// Running jobs whose lease expired on their last attempt will not be retried: mark

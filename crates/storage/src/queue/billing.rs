@@ -7,6 +7,7 @@
 //! Lock order is the job's row, then the user's row (enqueue touches no existing job), so
 //! these transactions cannot deadlock one another.
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::credits::{apply, read_balance, Entry, LedgerKind};
@@ -126,15 +127,23 @@ impl Queue {
 /// Refunds, inside `tx`, whatever a job that just ended was charged beyond its succeeded
 /// items. Idempotent: `refunded` records what was given back already.
 pub(super) async fn settle(tx: &mut Transaction<'_, Any>, id: &str, now: i64) -> Result<()> {
-    let row = sqlx::query("SELECT owner_id, charged, refunded, cost_per_item, items_succeeded FROM jobs WHERE id = $1")
+    let row = sqlx::query(&format!("SELECT {SETTLE_COLUMNS} FROM jobs WHERE id = $1"))
         .bind(id)
         .fetch_one(&mut **tx)
         .await
         .map_err(Error::db("settle job"))?;
+    settle_row(tx, id, &row, now).await
+}
+
+/// What [`settle`] reads of a job: a statement that ends one returns these, and saves a query.
+pub(super) const SETTLE_COLUMNS: &str = "owner_id, charged, refunded, cost_per_item, items_succeeded";
+
+/// [`settle`], given the job's [`SETTLE_COLUMNS`] as the statement that ended it returned them.
+pub(super) async fn settle_row(tx: &mut Transaction<'_, Any>, id: &str, row: &AnyRow, now: i64) -> Result<()> {
     let owner: Option<String> = row.try_get("owner_id").map_err(Error::db("settle job"))?;
     let Some(owner) = owner else { return Ok(()) };
-    let used = row_int(&row, "cost_per_item")?.saturating_mul(row_int(&row, "items_succeeded")?);
-    let refund = row_int(&row, "charged")? - row_int(&row, "refunded")? - used;
+    let used = row_int(row, "cost_per_item")?.saturating_mul(row_int(row, "items_succeeded")?);
+    let refund = row_int(row, "charged")? - row_int(row, "refunded")? - used;
     if refund <= 0 {
         return Ok(());
     }
