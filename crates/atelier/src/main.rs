@@ -4,6 +4,7 @@
 mod accounts_cmd;
 mod assets;
 mod categories_cmd;
+mod healthcheck_cmd;
 mod models_cmd;
 mod ops_cmd;
 mod process;
@@ -33,8 +34,9 @@ enum Command {
     Process(process::ProcessArgs),
     /// List the op catalogue: names, parameters, defaults and credit costs.
     Ops(ops_cmd::OpsArgs),
-    /// Run the API with in-process workers (embedded defaults: ./data, SQLite, a blob folder).
-    Serve(service::ServiceArgs),
+    /// Run the API with in-process workers (embedded defaults: ./data, SQLite, a blob folder);
+    /// `--no-workers` runs the API only.
+    Serve(service::ServeArgs),
     /// Run workers only, against the same database and blob store as `serve`.
     Worker(service::ServiceArgs),
     /// Create or update the database schema, then exit.
@@ -49,16 +51,20 @@ enum Command {
     Categories(categories_cmd::CategoriesArgs),
     /// Print a signed transform URL for an image, signed with the first `[transform] keys` entry.
     Sign(sign_cmd::SignArgs),
+    /// Exit 0 when URL (default http://127.0.0.1:8080/healthz) answers 200 within 3 s, else 1:
+    /// a container health check that needs no curl.
+    Healthcheck(healthcheck_cmd::HealthcheckArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log_format = match &cli.command {
         // A configuration that does not load is reported by the command itself.
-        Command::Serve(args) | Command::Worker(args) | Command::Migrate(args) => {
+        Command::Serve(service::ServeArgs { service: args, .. }) | Command::Worker(args) | Command::Migrate(args) => {
             Settings::load(args.config.as_deref()).map_or(LogFormat::Text, |settings| settings.log.format)
         }
         Command::Process(_)
+        | Command::Healthcheck(_)
         | Command::Ops(_)
         | Command::Sign(_)
         | Command::User(_)
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
         Command::User(args) => accounts_cmd::user(args).map(|()| ExitCode::SUCCESS),
         Command::Credits(args) => accounts_cmd::credits(args).map(|()| ExitCode::SUCCESS),
         Command::Categories(args) => categories_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Healthcheck(args) => healthcheck_cmd::run(args),
     };
     match result {
         Ok(code) => code,

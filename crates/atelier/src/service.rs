@@ -1,6 +1,7 @@
-//! `atelier serve`, `atelier worker` and `atelier migrate`: the service on embedded
-//! defaults (a SQLite file and a blob folder under `./data`, created on first run) or on
-//! PostgreSQL and S3, configured as `settings.rs` describes.
+//! `atelier serve` (the API, with workers unless `serve_workers` is off), `atelier worker`
+//! (workers, and their health and metrics on `[worker] listen`) and `atelier migrate`: the
+//! service on embedded defaults (a SQLite file and a blob folder under `./data`, created on
+//! first run) or on PostgreSQL and S3, configured as `settings.rs` describes.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +37,17 @@ pub struct ServiceArgs {
     /// Job lease in milliseconds (overrides `lease_ms`).
     #[arg(long)]
     lease_ms: Option<u64>,
+}
+
+/// `atelier serve`: the service flags, and whether workers run beside the API.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// Serve the API only, with no in-process workers (sets `serve_workers = false`); run
+    /// `atelier worker` processes for the jobs.
+    #[arg(long)]
+    no_workers: bool,
 }
 
 impl ServiceArgs {
@@ -94,9 +106,12 @@ pub fn migrate(args: ServiceArgs) -> Result<()> {
     })
 }
 
-pub fn serve(args: ServiceArgs) -> Result<()> {
+pub fn serve(args: ServeArgs) -> Result<()> {
     runtime()?.block_on(async {
-        let service = Service::open(&args).await?;
+        let mut service = Service::open(&args.service).await?;
+        if args.no_workers {
+            service.settings.serve_workers = false;
+        }
         // Checked before migrating or listening: a short key stops the start, not the first request.
         let transform = service.settings.transform.config()?;
         let settings = &service.settings;
@@ -113,28 +128,55 @@ pub fn serve(args: ServiceArgs) -> Result<()> {
             service.settings.max_job_items,
             spool,
         )
+        .with_max_queued_jobs(service.settings.max_queued_jobs)
         .with_webhooks(service.webhook.is_some())
         .with_transform(transform)
         .with_auth(auth, &secret)
         .with_cors(service.settings.http.cors_origins.clone())
         .with_models(service.models.clone())
         .with_archive_limits(service.settings.datasets.clone());
-        let metrics = Arc::new(WorkerMetrics::new());
-        let state = state.with_worker_metrics(metrics.clone());
         let (stop, stopped) = watch::channel(false);
-        let workers = start_workers(&service, state.wake.clone(), stopped, metrics);
+        // API only, the API's `/metrics` has no worker histograms: each `atelier worker` serves its own.
+        let (state, workers) = if service.settings.serve_workers {
+            let metrics = Arc::new(WorkerMetrics::new());
+            let state = state.with_worker_metrics(metrics.clone());
+            let workers = start_workers(&service, state.wake.clone(), stopped, metrics);
+            (state, workers)
+        } else {
+            (state, Vec::new())
+        };
         let listen = service.settings.listen;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
         let bound = listener.local_addr().context("reading the bound address")?;
+        let workers_note = if service.settings.serve_workers {
+            format!("{} workers", workers.len())
+        } else {
+            "API only, no workers: run `atelier worker` for the jobs".to_string()
+        };
         eprintln!(
-            "atelier: listening on http://{bound} ({} workers, data in {})",
-            workers.len(),
+            "atelier: listening on http://{bound} ({workers_note}, data in {})",
             service.settings.data_dir.display()
         );
         let app = atelier_server::router(state).context("http.cors_origins")?;
         // Connection info gives the sign-in limiters the client's address.
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        let signalled = Arc::new(Notify::new());
+        let server = axum::serve(listener, app).with_graceful_shutdown({
+            let signalled = signalled.clone();
+            async move {
+                shutdown_signal().await;
+                signalled.notify_one();
+            }
+        });
+        // Graceful shutdown waits for every open connection, and an event stream stays open
+        // until its job ends: past the grace period, those are cut (clients reconnect to
+        // another replica) rather than holding the process until it is killed.
+        tokio::select! {
+            served = server => served?,
+            () = async { signalled.notified().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+                eprintln!("atelier: connections still open {SHUTDOWN_GRACE:?} after the stop signal; closing them");
+            }
+        }
         drain(stop, workers).await;
         Ok(())
     })
@@ -171,18 +213,19 @@ pub fn worker(args: ServiceArgs) -> Result<()> {
     runtime()?.block_on(async {
         let service = Service::open(&args).await?;
         let metrics = Arc::new(WorkerMetrics::new());
-        if let Some(addr) = service.settings.worker.metrics_addr {
+        if let Some(addr) = service.settings.worker.listen_addr() {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("listening for metrics on {addr}"))?;
+                .with_context(|| format!("listening on {addr} (worker.listen)"))?;
             let bound = listener.local_addr().context("reading the bound address")?;
-            let router = atelier_server::telemetry::worker_metrics_router(metrics.clone());
+            let router =
+                atelier_server::telemetry::worker_router(metrics.clone(), service.db.clone(), service.blobs.clone());
             tokio::spawn(async move {
                 if let Err(err) = axum::serve(listener, router).await {
-                    eprintln!("atelier: the metrics listener stopped: {err}");
+                    eprintln!("atelier: the worker's listener stopped: {err}");
                 }
             });
-            eprintln!("atelier: metrics on http://{bound}/metrics");
+            eprintln!("atelier: health on http://{bound}/healthz and /readyz, metrics on http://{bound}/metrics");
         }
         let (stop, stopped) = watch::channel(false);
         let workers = start_workers(&service, Arc::new(Notify::new()), stopped, metrics);
@@ -223,6 +266,10 @@ fn start_workers(
         })
         .collect()
 }
+
+/// How long `serve` waits for open requests after SIGTERM. Under Kubernetes' default
+/// 30 s, so the process exits by itself; the chart's grace period is longer still.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Stops claiming and waits for the jobs in hand; what does not finish in time is left to
 /// its lease, and another worker picks it up.

@@ -32,11 +32,17 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// In-process workers; 0 means one per core. `ATELIER_WORKERS`.
     pub workers: usize,
+    /// Whether `atelier serve` runs workers beside the API; false serves the API only, for
+    /// deployments that run `atelier worker` processes of their own. `ATELIER_SERVE_WORKERS`.
+    pub serve_workers: bool,
     /// How long a claimed job stays a worker's without a heartbeat, in milliseconds; after a
     /// crash its jobs wait this long. Heartbeats come 4 times as often. `ATELIER_LEASE_MS`.
     pub lease_ms: u64,
     /// Most images one job may name. `ATELIER_MAX_JOB_ITEMS`.
     pub max_job_items: usize,
+    /// Queued jobs past which submissions answer 429 `queue_full`; 0 means no limit.
+    /// `ATELIER_MAX_QUEUED_JOBS`.
+    pub max_queued_jobs: u64,
     /// Where blobs live; unset means a folder, `DATA_DIR/blobs`. `ATELIER_BLOBS__BACKEND`...
     pub blobs: Option<BlobConfig>,
     /// Limits on untrusted images. `ATELIER_LIMITS__MAX_PIXELS` and so on.
@@ -47,7 +53,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Signed transform URLs: off until a key is set. `ATELIER_TRANSFORM__KEYS`...
     pub transform: TransformSettings,
-    /// `atelier worker` on its own. `ATELIER_WORKER__METRICS_ADDR`.
+    /// `atelier worker` on its own. `ATELIER_WORKER__LISTEN`.
     pub worker: WorkerSettings,
     /// Accounts and tokens. `ATELIER_AUTH__REGISTRATION`, `ATELIER_AUTH__SECRET`...
     pub auth: AuthSettings,
@@ -66,9 +72,22 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerSettings {
-    /// Where `atelier worker` serves its workers' histograms at `/metrics`; unset means
-    /// nowhere. `atelier serve` reports them at the API's `/metrics` instead.
+    /// Where `atelier worker` serves `/healthz`, `/readyz` and its workers' histograms at
+    /// `/metrics`; unset means nowhere. `atelier serve` answers those on the API's address.
+    /// Read it through [`WorkerSettings::listen_addr`].
+    pub listen: Option<SocketAddr>,
+    /// `listen`'s former name, still read so existing configurations keep working, never
+    /// written. Its own field, not a serde alias: the defaults layer always holds `listen`,
+    /// and an alias beside it is a duplicate field.
+    #[serde(skip_serializing)]
     pub metrics_addr: Option<SocketAddr>,
+}
+
+impl WorkerSettings {
+    /// `listen`, else `metrics_addr`.
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.listen.or(self.metrics_addr)
+    }
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -186,8 +205,10 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: None,
             workers: 0,
+            serve_workers: true,
             lease_ms: 60_000,
             max_job_items: 1_000,
+            max_queued_jobs: 10_000,
             blobs: None,
             limits: Limits::default(),
             log: LogSettings::default(),
@@ -299,6 +320,18 @@ mod tests {
         assert!(super::auth_config(&short, &settings.credits, &settings.quotas).is_err());
         let negative = super::CreditSettings { signup_grant: -1, ..settings.credits.clone() };
         assert!(super::auth_config(&settings.auth, &negative, &settings.quotas).is_err());
+    }
+
+    #[test]
+    fn the_worker_listener_is_read_under_its_former_name_too() {
+        use figment::providers::{Serialized, Toml};
+        for key in ["listen", "metrics_addr"] {
+            let text = format!("[worker]\n{key} = \"127.0.0.1:9091\"");
+            // Over the defaults, as `Settings::load` reads it, where `listen` is already a key.
+            let figment = figment::Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(&text));
+            let settings: Settings = figment.extract().unwrap_or_else(|err| panic!("{text}: {err}"));
+            assert_eq!(settings.worker.listen_addr(), Some(([127, 0, 0, 1], 9091).into()), "{text}");
+        }
     }
 
     fn toml_keys(value: &serde_json::Value, prefix: &str) -> Vec<String> {

@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{Auth, AuthConfig};
 use crate::error::{ApiCode, ApiError};
 use crate::openapi::ApiDoc;
+use crate::routes::jobs::backpressure::QueueDepth;
 use crate::routes::{
     account, admin, categories, datasets, health, images, jobs, keys, me, ops, pipelines, uploads, web,
 };
@@ -55,6 +56,9 @@ pub struct AppState {
     pub limits: Limits,
     /// Most images one job may name.
     pub max_job_items: usize,
+    /// The queued jobs past which submissions answer 429 `queue_full`, and their count,
+    /// cached for every request of the process. No limit until [`AppState::with_max_queued_jobs`].
+    pub(crate) queue_depth: Arc<QueueDepth>,
     /// Where uploads are spooled while they are hashed and checked.
     pub upload_dir: PathBuf,
     /// Woken when a job is enqueued, so idle in-process workers start at once.
@@ -103,6 +107,7 @@ impl AppState {
             blobs,
             limits,
             max_job_items,
+            queue_depth: Arc::new(QueueDepth::new(0)),
             upload_dir,
             wake: Arc::new(Notify::new()),
             transform: Arc::new(TransformState::new(TransformConfig::default())),
@@ -129,6 +134,13 @@ impl AppState {
     /// This state allowing browsers on `origins` to call the API.
     pub fn with_cors(mut self, origins: Vec<String>) -> AppState {
         self.cors_origins = origins;
+        self
+    }
+
+    /// This state refusing job submissions (429 `queue_full`) while `limit` jobs or more are
+    /// queued; 0 means no limit.
+    pub fn with_max_queued_jobs(mut self, limit: u64) -> AppState {
+        self.queue_depth = Arc::new(QueueDepth::new(limit));
         self
     }
 

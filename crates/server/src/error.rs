@@ -69,6 +69,9 @@ pub enum ApiCode {
     TooManyJobs,
     /// Too many requests from this account, key or address; the response carries `Retry-After`.
     RateLimited,
+    /// The server's job queue holds `max_queued_jobs` jobs already; the response carries
+    /// `Retry-After`, `limit` and `used`. Nothing was charged or queued.
+    QueueFull,
     /// An image-level failure, carrying the imaging core's own code.
     Image(atelier_imaging::Code),
     /// An archive, metadata file, filter or dataset job refused, with the dataset crate's code.
@@ -120,6 +123,7 @@ impl ApiCode {
         ApiCode::QuotaExceeded,
         ApiCode::TooManyJobs,
         ApiCode::RateLimited,
+        ApiCode::QueueFull,
         ApiCode::Unavailable,
         ApiCode::Internal,
     ];
@@ -169,6 +173,7 @@ impl ApiCode {
             ApiCode::QuotaExceeded => "quota_exceeded",
             ApiCode::TooManyJobs => "too_many_jobs",
             ApiCode::RateLimited => "rate_limited",
+            ApiCode::QueueFull => "queue_full",
             ApiCode::Image(code) => code.as_str(),
             ApiCode::Dataset(code) => code.as_str(),
             ApiCode::DatasetNotFound => "dataset_not_found",
@@ -206,7 +211,7 @@ impl ApiCode {
             ApiCode::Unauthorized | ApiCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiCode::Forbidden | ApiCode::RegistrationClosed => StatusCode::FORBIDDEN,
             ApiCode::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
-            ApiCode::TooManyJobs | ApiCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiCode::TooManyJobs | ApiCode::RateLimited | ApiCode::QueueFull => StatusCode::TOO_MANY_REQUESTS,
             ApiCode::NotFound
             | ApiCode::ImageNotFound
             | ApiCode::JobNotFound
@@ -249,6 +254,27 @@ pub struct Detail {
     pub used: Option<i64>,
     /// Seconds; also sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// The dependency that did not answer: named in the body of a 503, which otherwise says
+    /// nothing about the failure.
+    pub dependency: Option<Dependency>,
+}
+
+/// What a process needs to be ready. A one-byte enum, not a string, so that `ApiError`
+/// (every handler's `Err`) stays small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    Database,
+    BlobStore,
+}
+
+impl Dependency {
+    /// As the body's `dependency` names it; stable, like codes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dependency::Database => "database",
+            Dependency::BlobStore => "blob store",
+        }
+    }
 }
 
 /// The body of every error answer.
@@ -264,21 +290,34 @@ pub struct ErrorBody {
     /// `insufficient_credits`: the balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<i64>,
-    /// `quota_exceeded`, `too_many_jobs`: the account's limit.
+    /// `quota_exceeded`, `too_many_jobs`: the account's limit; `queue_full`: the server's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    /// `quota_exceeded`, `too_many_jobs`: what the account uses now.
+    /// `quota_exceeded`, `too_many_jobs`: what the account uses now; `queue_full`: jobs queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub used: Option<i64>,
-    /// `rate_limited`: seconds to wait, as in the `Retry-After` header.
+    /// `rate_limited`, `queue_full`: seconds to wait, as in the `Retry-After` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// `service_unavailable` from `/readyz`: the dependency that did not answer, `database`
+    /// or `blob store`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependency: Option<String>,
 }
 
 impl ErrorBody {
     /// A body with a code and a message and none of the figures.
     pub fn new(code: String, message: String) -> ErrorBody {
-        ErrorBody { code, message, needed: None, available: None, limit: None, used: None, retry_after: None }
+        ErrorBody {
+            code,
+            message,
+            needed: None,
+            available: None,
+            limit: None,
+            used: None,
+            retry_after: None,
+            dependency: None,
+        }
     }
 }
 
@@ -326,15 +365,20 @@ impl ApiError {
             match status {
                 // The detail names files on the server; the client gets the fix in general terms.
                 _ if self.code == ApiCode::Image(atelier_imaging::Code::VisionUnavailable) => VISION_UNAVAILABLE.into(),
-                StatusCode::SERVICE_UNAVAILABLE => "a dependency is unavailable; try again shortly".to_string(),
+                StatusCode::SERVICE_UNAVAILABLE => match detail.dependency {
+                    // Which dependency is the operator's first question, and no secret.
+                    Some(dependency) => format!("the {} is unavailable; try again shortly", dependency.as_str()),
+                    None => "a dependency is unavailable; try again shortly".to_string(),
+                },
                 _ => "an internal error occurred".to_string(),
             }
         } else {
             self.message
         };
-        let Detail { needed, available, limit, used, retry_after } = detail;
+        let Detail { needed, available, limit, used, retry_after, dependency } = detail;
         let code = self.code.as_str().to_string();
-        (status, ErrorBody { code, message, needed, available, limit, used, retry_after })
+        let dependency = dependency.map(|dependency| dependency.as_str().to_string());
+        (status, ErrorBody { code, message, needed, available, limit, used, retry_after, dependency })
     }
 }
 

@@ -1,14 +1,14 @@
 //! Request telemetry: a request id and a `tracing` span per request, one log line after it,
 //! HTTP counters and latency histograms, and `GET /metrics` in OpenMetrics text, where the
 //! job, worker-registry and cache figures are read at scrape time and the in-process
-//! workers' histograms are added. [`worker_metrics_router`] serves the workers' histograms
-//! alone, for `atelier worker`.
+//! workers' histograms are added. [`worker_router`] serves the workers' histograms alone,
+//! beside the API's own `/healthz` and `/readyz`, for `atelier worker`.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
-use atelier_storage::{now_ms, JobState, Workers};
+use atelier_storage::{now_ms, BlobStore, Db, JobState, Workers};
 use atelier_worker::host::STALE_AFTER;
 use atelier_worker::WorkerMetrics;
 use axum::extract::{MatchedPath, Request, State};
@@ -28,6 +28,7 @@ use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::error::{ApiCode, ApiError};
+use crate::routes::health::{self, Dependencies};
 
 /// The header a request id travels in, both ways.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -221,15 +222,20 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     openmetrics(&[&state.metrics.registry, &scrape])
 }
 
-/// A router with only `GET /metrics`, serving the histograms of the workers sharing
-/// `metrics`: for `atelier worker`, which runs workers and no API.
-pub fn worker_metrics_router(metrics: Arc<WorkerMetrics>) -> Router {
+/// The listener of `atelier worker`, which runs workers and no API: `GET /metrics` with the
+/// histograms of the workers sharing `metrics`, and the API's own `/healthz` and `/readyz`
+/// (its checks and timeouts) over the worker's database and blob store.
+pub fn worker_router(metrics: Arc<WorkerMetrics>, db: Db, blobs: Arc<dyn BlobStore>) -> Router {
     let scrape = move || {
         let mut registry = Registry::default();
         metrics.register(&mut registry);
         std::future::ready(openmetrics(&[&registry]))
     };
-    Router::new().route("/metrics", get(scrape))
+    Router::new()
+        .route("/metrics", get(scrape))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::dependencies_ready))
+        .with_state(Dependencies { db, blobs })
 }
 
 /// The registries, in order, as one OpenMetrics text response.

@@ -8,8 +8,10 @@ use serde_json::Value;
 
 mod categories;
 mod dataset;
+mod healthcheck;
 mod models;
 mod sign;
+mod topology;
 
 fn photo(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-data/photos").join(name)

@@ -495,7 +495,7 @@ pub(crate) struct DatasetJob {
         (status = 404, description = "No such dataset, or an asset image", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "An invalid job (`invalid_dataset_job`, `filter_invalid`), or a filter that selects nothing (`dataset_empty`)", body = ErrorBody),
-        (status = 429, description = "Too many jobs or requests", body = ErrorBody),
+        (status = 429, description = "Too many jobs or requests, or the server's job queue is full (`queue_full`, with `Retry-After`; nothing is charged)", body = ErrorBody),
         (status = 503, description = "A vision step's models are not set up here", body = ErrorBody),
     )
 )]
@@ -506,6 +506,7 @@ pub(crate) async fn submit_job(
     AppJson(ObjectOnly(request)): AppJson<ObjectOnly<DatasetJob>>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     state.auth.check_expensive(&caller)?;
+    state.queue_depth.admit(&state.queue).await?;
     let dataset = load(&state, caller.scope(), &id).await?;
     let infer_on = match request.infer_on.as_deref() {
         None => None,
@@ -558,6 +559,7 @@ pub(crate) async fn submit_job(
         ..Enqueue::new(&payload, jobs::MAX_ATTEMPTS)
     };
     let job_id = state.queue.submit(job, now_ms()).await?;
+    state.queue_depth.queued_one();
     state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(jobs::load(&state, caller.scope(), &job_id).await?.into())))
 }

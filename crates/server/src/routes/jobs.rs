@@ -2,6 +2,7 @@
 //! download its outputs.
 
 pub(crate) mod archive;
+pub(crate) mod backpressure;
 pub(crate) mod events;
 
 use atelier_imaging::{Format, Pipeline};
@@ -142,7 +143,7 @@ impl From<Job> for JobView {
         (status = 404, description = "An image or saved pipeline does not exist", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "An invalid pipeline; the message names the step and field", body = ErrorBody),
-        (status = 429, description = "Too many jobs queued or running (`too_many_jobs`), or too many requests (`rate_limited`)", body = ErrorBody),
+        (status = 429, description = "Too many jobs queued or running (`too_many_jobs`), too many requests (`rate_limited`), or the server's job queue is full (`queue_full`, with `Retry-After`; nothing is charged)", body = ErrorBody),
         (status = 503, description = "A vision step's models are not set up on this server (`vision_unavailable`; the message names the fix)", body = ErrorBody),
     )
 )]
@@ -152,6 +153,7 @@ pub(crate) async fn submit(
     AppJson(request): AppJson<SubmitJob>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     state.auth.check_expensive(&caller)?;
+    state.queue_depth.admit(&state.queue).await?;
     let invalid = |message: String| ApiError::new(ApiCode::InvalidPipeline, message);
     let mut reference = None;
     let pipeline = match (request.pipeline, request.ops) {
@@ -203,6 +205,7 @@ pub(crate) async fn submit(
         ..Enqueue::new(&payload, MAX_ATTEMPTS)
     };
     let id = state.queue.submit(job, now_ms()).await?;
+    state.queue_depth.queued_one();
     state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(load(&state, caller.scope(), &id).await?.into())))
 }

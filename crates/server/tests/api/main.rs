@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod backpressure;
 mod credits;
 mod datasets;
 mod hardening;
@@ -12,6 +13,7 @@ mod matrix;
 mod metrics;
 mod openapi;
 mod pipelines;
+mod readiness;
 mod results;
 mod support;
 mod transform;
