@@ -6,7 +6,7 @@ pub(crate) mod backpressure;
 pub(crate) mod events;
 
 use atelier_imaging::{Format, Pipeline};
-use atelier_storage::{now_ms, BlobKey, Enqueue, Job, Scope};
+use atelier_storage::{now_ms, BlobKey, Enqueue, Job, JobState, Scope};
 use atelier_worker::payload::JobItem;
 use atelier_worker::{JobPayload, Payload};
 use axum::extract::State;
@@ -294,6 +294,7 @@ pub(crate) async fn page_of(state: &AppState, scope: Scope<'_>, query: ListQuery
         (status = 200, description = "Queued again", body = JobView),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "The job did not fail", body = ErrorBody),
+        (status = 429, description = "`queue_full`: `max_queued_jobs` jobs are waiting already; `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 pub(crate) async fn retry(
@@ -302,10 +303,19 @@ pub(crate) async fn retry(
     AppPath(id): AppPath<String>,
 ) -> Result<Json<JobView>, ApiError> {
     let job = load(&state, caller.scope(), &id).await?;
-    if !state.queue.retry(caller.scope(), &id, now_ms()).await? {
+    let conflict = || {
         let message = format!("job `{id}` is {}; only dead or failed jobs can be retried", job.state.as_str());
-        return Err(ApiError::new(ApiCode::JobConflict, message));
+        ApiError::new(ApiCode::JobConflict, message)
+    };
+    if !matches!(job.state, JobState::Dead | JobState::Failed) {
+        return Err(conflict());
     }
+    // A retry queues the job again: it waits its turn behind the same limit as a new one.
+    state.queue_depth.admit(&state.queue).await?;
+    if !state.queue.retry(caller.scope(), &id, now_ms()).await? {
+        return Err(conflict());
+    }
+    state.queue_depth.queued_one();
     state.wake.notify_one();
     Ok(Json(load(&state, caller.scope(), &id).await?.into()))
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use atelier_server::{router, AppState};
-use atelier_storage::{now_ms, BlobConfig, Credits, Db, ObjectBlobStore, Role};
+use atelier_storage::{now_ms, Backoff, BlobConfig, Credits, Db, ObjectBlobStore, Queue, Role};
 use serde_json::{json, Value};
 
 use crate::support::{backends, bearer_client, photo, test_auth, Backend, PASSWORD};
@@ -16,6 +16,8 @@ use crate::support::{backends, bearer_client, photo, test_auth, Backend, PASSWOR
 struct Limited {
     base: String,
     client: reqwest::Client,
+    /// The app's queue, to play the worker that fails a job.
+    queue: Queue,
     _dir: tempfile::TempDir,
 }
 
@@ -39,7 +41,7 @@ async fn spawn_limited(backend: Backend, limit: u64) -> Limited {
         .await
         .unwrap()
         .unwrap();
-    Credits::new(db).grant(&user.id, 1_000, None, Some("tests"), 1).await.unwrap();
+    Credits::new(db.clone()).grant(&user.id, 1_000, None, Some("tests"), 1).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = router(state).unwrap().into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -55,7 +57,7 @@ async fn spawn_limited(backend: Backend, limit: u64) -> Limited {
         .await
         .unwrap();
     let client = bearer_client(tokens["access_token"].as_str().unwrap());
-    Limited { base, client, _dir: dir }
+    Limited { base, client, queue: Queue::new(db), _dir: dir }
 }
 
 impl Limited {
@@ -131,9 +133,56 @@ async fn a_full_queue_answers_429_queue_full_with_retry_after_and_charges_nothin
 }
 
 #[tokio::test]
-async fn the_queue_full_answer_is_documented_on_both_submission_routes() {
+async fn retrying_a_failed_job_into_a_full_queue_answers_429_and_leaves_it_failed() {
+    for backend in backends() {
+        let app = spawn_limited(backend, 2).await;
+        let image: Value = app
+            .client
+            .post(format!("{}/v1/images", app.base))
+            .body(photo("rocket.jpg"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let job = json!({"ops": ["thumbnail:width=32"], "images": [image["id"]]});
+        let mut ids = Vec::new();
+        for n in 0..2 {
+            let res = app.post("/v1/jobs", job.clone()).await;
+            assert_eq!(res.status().as_u16(), 202, "{backend:?}: submission {n}");
+            ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+        }
+        // A worker takes the first job and fails it for good: one job is left queued.
+        let lease = std::time::Duration::from_secs(60);
+        let claimed = app.queue.claim("w", lease, now_ms()).await.unwrap().unwrap();
+        assert_eq!(claimed.id, ids[0], "{backend:?}");
+        let backoff = Backoff { base: lease, max: lease };
+        app.queue.fail(&ids[0], "w", "bad input", false, backoff, now_ms()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let res = app.post("/v1/jobs", job).await;
+        assert_eq!(res.status().as_u16(), 202, "{backend:?}: a second queued job fills the queue");
+        let third = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let balance = app.balance().await;
+
+        let retry = format!("/v1/jobs/{}/retry", ids[0]);
+        assert_queue_full(app.post(&retry, json!({})).await, &format!("{backend:?}: a retry")).await;
+        assert_eq!(app.get(&format!("/v1/jobs/{}", ids[0])).await["state"], "failed", "{backend:?}");
+        assert_eq!(app.balance().await, balance, "{backend:?}: a refused retry is not charged");
+
+        let res = app.post(&format!("/v1/jobs/{third}/cancel"), json!({})).await;
+        assert_eq!(res.status().as_u16(), 200, "{backend:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let res = app.post(&retry, json!({})).await;
+        assert_eq!(res.status().as_u16(), 200, "{backend:?}: room for the retry after a cancel");
+        assert_eq!(res.json::<Value>().await.unwrap()["state"], "queued", "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_queue_full_answer_is_documented_on_every_route_that_queues_a_job() {
     let document = serde_json::to_value(atelier_server::openapi()).unwrap();
-    for (path, method) in [("/v1/jobs", "post"), ("/v1/datasets/{id}/jobs", "post")] {
+    for (path, method) in [("/v1/jobs", "post"), ("/v1/datasets/{id}/jobs", "post"), ("/v1/jobs/{id}/retry", "post")] {
         let description = document["paths"][path][method]["responses"]["429"]["description"].as_str().unwrap_or("");
         assert!(description.contains("queue_full") && description.contains("Retry-After"), "{path}: {description}");
     }
