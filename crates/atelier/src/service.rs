@@ -108,6 +108,7 @@ pub fn migrate(args: ServiceArgs) -> Result<()> {
 
 pub fn serve(args: ServeArgs) -> Result<()> {
     runtime()?.block_on(async {
+        let stop_signal = StopSignal::listen();
         let mut service = Service::open(&args.service).await?;
         if args.no_workers {
             service.settings.serve_workers = false;
@@ -164,7 +165,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         let server = axum::serve(listener, app).with_graceful_shutdown({
             let signalled = signalled.clone();
             async move {
-                shutdown_signal().await;
+                stop_signal.recv().await;
                 signalled.notify_one();
             }
         });
@@ -211,6 +212,7 @@ async fn first_start_hint(service: &Service) -> Result<()> {
 
 pub fn worker(args: ServiceArgs) -> Result<()> {
     runtime()?.block_on(async {
+        let stop_signal = StopSignal::listen();
         let service = Service::open(&args).await?;
         let metrics = Arc::new(WorkerMetrics::new());
         if let Some(addr) = service.settings.worker.listen_addr() {
@@ -230,7 +232,7 @@ pub fn worker(args: ServiceArgs) -> Result<()> {
         let (stop, stopped) = watch::channel(false);
         let workers = start_workers(&service, Arc::new(Notify::new()), stopped, metrics);
         eprintln!("atelier: {} workers waiting for jobs", workers.len());
-        shutdown_signal().await;
+        stop_signal.recv().await;
         drain(stop, workers).await;
         Ok(())
     })
@@ -300,24 +302,52 @@ async fn join_all(workers: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and Ctrl-C, listened for from the moment it is made. Made first thing, so that
+/// a signal arriving after the "listening" line but before the server first polls its
+/// shutdown future still drains the process instead of ending it with the default action.
+struct StopSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    /// Registers the handlers; must run inside the runtime.
+    fn listen() -> StopSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            StopSignal {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        StopSignal {}
+    }
+
+    /// Waits for the first of the signals.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = next(self.terminate.as_mut()) => {}
+                () = next(self.interrupt.as_mut()) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

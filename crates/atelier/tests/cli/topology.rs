@@ -179,3 +179,18 @@ fn a_worker_whose_blob_store_never_answers_is_alive_but_not_ready_within_its_tim
     assert_eq!(healthcheck(dir.path(), &format!("{base}/readyz")), Some(1));
     worker.sigterm();
 }
+
+#[test]
+fn a_sigterm_the_moment_serve_or_a_worker_says_it_is_up_still_stops_it_cleanly() {
+    // The handlers are registered before anything is announced, so even a signal sent at
+    // once drains the process (exit 0) rather than ending it with the default action.
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut serve = atelier(dir.path());
+        serve.args(["serve", "--no-workers", "--listen", "127.0.0.1:0"]);
+        Running::start(serve, "listening on").sigterm();
+        let mut worker = atelier(dir.path());
+        worker.args(["worker", "--workers", "1"]);
+        Running::start(worker, "waiting for jobs").sigterm();
+    }
+}
