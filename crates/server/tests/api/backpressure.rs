@@ -73,6 +73,21 @@ impl Limited {
         self.get("/v1/me/credits").await["balance"].as_i64().unwrap()
     }
 
+    /// Uploads a photo and queues two thumbnail jobs of it, filling a queue limited to 2:
+    /// (the image, the job's request body, the two job ids).
+    async fn fill(&self, backend: Backend) -> (Value, Value, Vec<String>) {
+        let res = self.client.post(format!("{}/v1/images", self.base)).body(photo("rocket.jpg")).send().await;
+        let image: Value = res.unwrap().json().await.unwrap();
+        let job = json!({"ops": ["thumbnail:width=32"], "images": [image["id"]]});
+        let mut ids = Vec::new();
+        for n in 0..2 {
+            let res = self.post("/v1/jobs", job.clone()).await;
+            assert_eq!(res.status().as_u16(), 202, "{backend:?}: submission {n}");
+            ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+        }
+        (image, job, ids)
+    }
+
     async fn job_count(&self) -> usize {
         self.get("/v1/jobs").await["items"].as_array().unwrap().len()
     }
@@ -94,23 +109,7 @@ async fn assert_queue_full(res: reqwest::Response, what: &str) {
 async fn a_full_queue_answers_429_queue_full_with_retry_after_and_charges_nothing() {
     for backend in backends() {
         let app = spawn_limited(backend, 2).await;
-        let image: Value = app
-            .client
-            .post(format!("{}/v1/images", app.base))
-            .body(photo("rocket.jpg"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let job = json!({"ops": ["thumbnail:width=32"], "images": [image["id"]]});
-        let mut queued = Vec::new();
-        for n in 0..2 {
-            let res = app.post("/v1/jobs", job.clone()).await;
-            assert_eq!(res.status().as_u16(), 202, "{backend:?}: submission {n}");
-            queued.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
-        }
+        let (image, job, queued) = app.fill(backend).await;
         let balance = app.balance().await;
         assert!(balance < 1_000, "{backend:?}: the accepted jobs were charged");
 
@@ -136,23 +135,7 @@ async fn a_full_queue_answers_429_queue_full_with_retry_after_and_charges_nothin
 async fn retrying_a_failed_job_into_a_full_queue_answers_429_and_leaves_it_failed() {
     for backend in backends() {
         let app = spawn_limited(backend, 2).await;
-        let image: Value = app
-            .client
-            .post(format!("{}/v1/images", app.base))
-            .body(photo("rocket.jpg"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let job = json!({"ops": ["thumbnail:width=32"], "images": [image["id"]]});
-        let mut ids = Vec::new();
-        for n in 0..2 {
-            let res = app.post("/v1/jobs", job.clone()).await;
-            assert_eq!(res.status().as_u16(), 202, "{backend:?}: submission {n}");
-            ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
-        }
+        let (_, job, ids) = app.fill(backend).await;
         // A worker takes the first job and fails it for good: one job is left queued.
         let lease = std::time::Duration::from_secs(60);
         let claimed = app.queue.claim("w", lease, now_ms()).await.unwrap().unwrap();
