@@ -286,3 +286,20 @@ async fn the_oldest_queued_job_is_the_longest_waiting_one_whatever_else_ran_befo
         assert_eq!(queue.oldest_queued_at().await.unwrap(), None, "{name}: all canceled");
     }
 }
+
+#[tokio::test]
+async fn only_jobs_waiting_for_a_worker_count_as_queued() {
+    for Fixture { name, queue, .. } in queues().await {
+        assert_eq!(queue.queued().await.unwrap(), 0, "{name}");
+        for _ in 0..4 {
+            queue.enqueue("{}", 3, 1_000).await.unwrap();
+        }
+        assert_eq!(queue.queued().await.unwrap(), 4, "{name}");
+        let claimed = queue.claim("w", LEASE, 1_001).await.unwrap().unwrap();
+        let canceled = queue.enqueue("{}", 3, 1_002).await.unwrap();
+        queue.cancel(Scope::All, &canceled, 1_003).await.unwrap();
+        assert_eq!(queue.queued().await.unwrap(), 3, "{name}: running and canceled jobs do not count");
+        assert!(queue.complete(&claimed.id, "w", 1_004).await.unwrap(), "{name}");
+        assert_eq!(queue.queued().await.unwrap(), 3, "{name}");
+    }
+}
