@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The whole check, connection included: a server that accepts and never answers fails it.
@@ -42,15 +43,15 @@ pub fn run(args: HealthcheckArgs) -> Result<ExitCode> {
 /// `Ok` when `url` answers 200.
 async fn probe(url: &str) -> Result<()> {
     let target = Target::parse(url)?;
-    let stream = TcpStream::connect((target.host.as_str(), target.port))
+    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .with_context(|| format!("connecting to {}", target.authority))?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: atelier-healthcheck\r\nConnection: close\r\n\r\n",
         target.path, target.authority
     );
-    write_all(&stream, request.as_bytes()).await.context("sending the request")?;
-    let status = read_status(&stream).await?;
+    stream.write_all(request.as_bytes()).await.context("sending the request")?;
+    let status = read_status(&mut stream).await?;
     if status != 200 {
         bail!("answered HTTP {status}, not 200");
     }
@@ -97,20 +98,8 @@ impl Target {
     }
 }
 
-async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        stream.writable().await?;
-        match stream.try_write(bytes) {
-            Ok(written) => bytes = &bytes[written..],
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(())
-}
-
 /// The status code of the response's first line; the rest is not read.
-async fn read_status(stream: &TcpStream) -> Result<u16> {
+async fn read_status(stream: &mut TcpStream) -> Result<u16> {
     let mut head = Vec::with_capacity(256);
     let mut buf = [0u8; 512];
     let line_end = loop {
@@ -120,12 +109,9 @@ async fn read_status(stream: &TcpStream) -> Result<u16> {
         if head.len() > MAX_STATUS_LINE {
             bail!("not an HTTP response");
         }
-        stream.readable().await.context("reading the response")?;
-        match stream.try_read(&mut buf) {
-            Ok(0) => bail!("the connection closed before a response"),
-            Ok(read) => head.extend_from_slice(&buf[..read]),
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(err) => return Err(err).context("reading the response"),
+        match stream.read(&mut buf).await.context("reading the response")? {
+            0 => bail!("the connection closed before a response"),
+            read => head.extend_from_slice(&buf[..read]),
         }
     };
     parse_status_line(&head[..line_end]).context("not an HTTP response")
