@@ -201,9 +201,9 @@ impl Worker {
         let (plan, limits, models, assets) =
             (plan.clone(), self.config.limits.clone(), self.models.clone(), assets.clone());
         let run = move || plan.run_batch(&inputs, RunEnv { limits: &limits, assets: &*assets, models: &*models });
-        let done = match self.blocking(run).await {
-            Some(done) => done,
-            None => return Err(atelier_storage::Error::Corrupt("a dataset batch was interrupted".into()).into()),
+        let done = match tokio::task::spawn_blocking(run).await {
+            Ok(done) => done,
+            Err(_) => return Err(atelier_storage::Error::Corrupt("a dataset batch was interrupted".into()).into()),
         };
         let mut records: Vec<ItemRecord> = Vec::with_capacity(batch.len());
         let mut files: Vec<(BlobKey, Vec<u8>)> = Vec::new();

@@ -289,14 +289,13 @@ impl Worker {
     ) -> Result<RunOutput, ItemResult> {
         let limits = self.config.limits.clone();
         let models = self.models.clone();
-        let joined = self
-            .blocking(move || {
-                catch_unwind(AssertUnwindSafe(|| {
-                    pipeline.run(&bytes, RunEnv { limits: &limits, assets: &*assets, models: &*models })
-                }))
-            })
-            .await
-            .ok_or(());
+        let joined = tokio::task::spawn_blocking(move || {
+            catch_unwind(AssertUnwindSafe(|| {
+                pipeline.run(&bytes, RunEnv { limits: &limits, assets: &*assets, models: &*models })
+            }))
+        })
+        .await
+        .map_err(|_| ());
         let failed = |code: &str, message: String| Err(ItemResult::Failed { code: code.to_string(), message });
         match joined {
             Ok(Ok(Ok(run))) => {
@@ -308,12 +307,6 @@ impl Worker {
             // The blocking task was cancelled: only at runtime shutdown.
             Err(_join) => failed("internal_error", "processing this image was interrupted".into()),
         }
-    }
-
-    /// Runs `work` on a blocking thread (it is CPU work). `None` when the task could not
-    /// finish (the runtime is shutting down).
-    pub(crate) async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        tokio::task::spawn_blocking(work).await.ok()
     }
 
     /// Drives one attempt, renewing the job's lease every `heartbeat_every` for as long as
