@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "common/session.rs"]
+mod session;
+
 #[test]
 fn serve_starts_on_embedded_defaults_runs_a_job_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,16 +35,8 @@ fn serve_starts_on_embedded_defaults_runs_a_job_and_stops_cleanly_on_sigterm() {
     assert!(hinted, "with no accounts, the first start says how to create an admin");
     assert!(dir.path().join("data/atelier.db").exists(), "the embedded database is created under ./data");
 
-    let anonymous = reqwest::blocking::Client::new();
-    let account = json!({"email": "first@example.com", "password": "correct horse battery staple"});
-    let tokens: Value =
-        anonymous.post(format!("{base}/v1/auth/register")).json(&account).send().unwrap().json().unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
-    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
-    let client = reqwest::blocking::Client::builder().default_headers(headers).build().unwrap();
-    let photo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/rocket.jpg")).unwrap();
-    let image: Value = client.post(format!("{base}/v1/images")).body(photo).send().unwrap().json().unwrap();
+    let client = session::signed_in(&base, "first@example.com");
+    let image = session::upload_rocket(&client, &base);
     let job: Value = client
         .post(format!("{base}/v1/jobs"))
         .json(&json!({"ops": ["thumbnail:width=64"], "images": [image["id"]]}))

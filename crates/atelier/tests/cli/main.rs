@@ -13,6 +13,9 @@ mod models;
 mod sign;
 mod topology;
 
+#[path = "../common/session.rs"]
+mod session;
+
 fn photo(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-data/photos").join(name)
 }

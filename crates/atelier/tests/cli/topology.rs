@@ -87,16 +87,8 @@ fn an_api_only_serve_leaves_jobs_to_a_separate_worker_that_reports_its_health() 
     assert_eq!(healthcheck(dir.path(), &format!("{base}/healthz")), Some(0));
     assert_eq!(healthcheck(dir.path(), &format!("{base}/readyz")), Some(0));
 
-    let anonymous = reqwest::blocking::Client::new();
-    let account = json!({"email": "ops@example.com", "password": "correct horse battery staple"});
-    let tokens: Value =
-        anonymous.post(format!("{base}/v1/auth/register")).json(&account).send().unwrap().json().unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
-    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
-    let client = reqwest::blocking::Client::builder().default_headers(headers).build().unwrap();
-    let photo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/photos/rocket.jpg")).unwrap();
-    let image: Value = client.post(format!("{base}/v1/images")).body(photo).send().unwrap().json().unwrap();
+    let client = crate::session::signed_in(&base, "ops@example.com");
+    let image = crate::session::upload_rocket(&client, &base);
     let body = json!({"ops": ["thumbnail:width=64"], "images": [image["id"]]});
     let job: Value = client.post(format!("{base}/v1/jobs")).json(&body).send().unwrap().json().unwrap();
     let id = job["id"].as_str().unwrap();
